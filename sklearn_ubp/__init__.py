@@ -1,0 +1,17 @@
+"""sklearn-ubp: Universal Behavioral Profiles from user event logs, scikit-learn style.
+
+The input of every estimator is an *event frame* (one row per user, list columns of
+events); see :mod:`sklearn_ubp._frame` or the "Event frame" documentation page.
+"""
+
+from ._frame import EventView, check_event_frame, is_event_frame
+from ._group import group_events
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "EventView",
+    "check_event_frame",
+    "group_events",
+    "is_event_frame",
+]

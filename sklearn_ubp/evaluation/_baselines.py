@@ -1,0 +1,167 @@
+"""Reference embeddings: random vectors, the official baseline's counts, the oracle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._frame import EVENT_TYPE, EventView, check_event_frame
+
+__all__ = ["official_baseline", "oracle_embeddings", "random_embeddings"]
+
+US_PER_DAY = 86_400 * 1_000_000
+
+#: (event type, field) pairs whose top values the official baseline counts.
+BASELINE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("product_buy", "sku"),
+    ("product_buy", "category"),
+    ("product_buy", "price"),
+    ("add_to_cart", "sku"),
+    ("add_to_cart", "category"),
+    ("add_to_cart", "price"),
+    ("remove_from_cart", "sku"),
+    ("remove_from_cart", "category"),
+    ("remove_from_cart", "price"),
+    ("page_visit", "url"),
+)
+
+
+def official_baseline(
+    X: Any,
+    *,
+    reference_time: Any = None,
+    top_k: int = 10,
+    windows: Sequence[int] = (1, 7, 30),
+    log: bool = True,
+) -> pd.DataFrame:
+    """The official baseline's aggregated counts (a reimplementation).
+
+    For each event type: its number of events in the last 1, 7 and 30 days before
+    ``reference_time``; for each (event type, field) of :data:`BASELINE_FIELDS`: the
+    counts of the ``top_k`` most frequent values of that field over the same windows;
+    and the mean of the search-query codes. Fields or event types that are absent are
+    skipped. About 330 columns on the challenge data.
+
+    Parameters
+    ----------
+    X : event frame
+    reference_time : datetime-like, optional
+        Windows end here; default the last event in ``X``.
+    top_k : int, default=10
+    windows : sequence of int, default=(1, 7, 30)
+        Window lengths in days.
+    log : bool, default=True
+        Return ``log1p`` of the counts (finite in float16); ``False`` gives raw counts.
+
+    Returns
+    -------
+    features : pandas.DataFrame of float32, indexed like ``X``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_ubp import group_events
+    >>> from sklearn_ubp.evaluation import official_baseline
+    >>> log = pd.DataFrame({"client_id": [1, 1, 2], "event_type": ["product_buy"] * 3,
+    ...     "timestamp": pd.to_datetime(["2022-01-01", "2022-01-30", "2022-01-31"]),
+    ...     "sku": [5, 5, 6]})
+    >>> f = official_baseline(group_events(log), log=False)
+    >>> f[["product_buy_30d", "product_buy_sku=5_30d", "product_buy_sku=6_1d"]].to_numpy().tolist()
+    [[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]
+    """
+    frame = check_event_frame(X, required=("timestamp", EVENT_TYPE))
+    view = EventView(frame)
+    n = view.n_users
+    times = view.times()
+    user = view.user_of_event()
+    codes, labels = view.categories(EVENT_TYPE)
+    ref = (
+        int(times.max()) + 1
+        if reference_time is None and times.size
+        else int(pd.Timestamp(reference_time).as_unit("us").value)
+        if reference_time is not None
+        else 0
+    )
+    age_days = (ref - times) / US_PER_DAY
+    in_window = [(age_days >= 0) & (age_days < w) for w in windows]
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    for t, label in enumerate(labels):
+        is_type = codes == t
+        for w, m in zip(windows, in_window, strict=True):
+            blocks.append(np.bincount(user[is_type & m], minlength=n)[:, None])
+            names.append(f"{label}_{w}d")
+    present = set(view.columns)
+    for event_type, field in BASELINE_FIELDS:
+        if event_type not in labels or field not in present:
+            continue
+        values = view.numpy(field, fill=-1)
+        is_type = (codes == labels.index(event_type)) & (values >= 0)
+        if not is_type.any():
+            continue
+        uniq, counts = np.unique(values[is_type], return_counts=True)
+        top = np.sort(uniq[np.lexsort((uniq, -counts))[:top_k]])
+        pos = np.minimum(np.searchsorted(top, values), len(top) - 1)
+        hit = is_type & (top[pos] == values)
+        for w, m in zip(windows, in_window, strict=True):
+            sel = hit & m
+            counts_w = np.bincount(user[sel] * len(top) + pos[sel], minlength=n * len(top))
+            blocks.append(counts_w.reshape(n, len(top)))
+            names.extend(f"{event_type}_{field}={v}_{w}d" for v in top.tolist())
+    counts = np.hstack(blocks).astype(np.float32) if blocks else np.zeros((n, 0), np.float32)
+    if log:
+        np.log1p(counts, out=counts)
+    parts = [counts]
+    if "query" in present:
+        matrix, valid = view.codes("query")
+        owner, rows = user[valid], matrix[valid]
+        sums = (
+            np.column_stack(
+                [np.bincount(owner, weights=rows[:, j], minlength=n) for j in range(rows.shape[1])]
+            )
+            if rows.shape[1]
+            else np.zeros((n, 0))
+        )
+        k = np.bincount(user[valid], minlength=n)[:, None]
+        parts.append((sums / np.maximum(k, 1) / 255.0).astype(np.float32))
+        names.extend(f"query_mean_{j}" for j in range(matrix.shape[1]))
+    return pd.DataFrame(np.hstack(parts), index=frame.index, columns=names)
+
+
+def random_embeddings(X: Any, n_components: int = 64, random_state: int | None = 0) -> np.ndarray:
+    """Gaussian vectors, one per user: the floor every embedding must beat.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn_ubp.evaluation import random_embeddings
+    >>> random_embeddings(pd.DataFrame(index=[1, 2, 3]), n_components=4).shape
+    (3, 4)
+    """
+    rng = np.random.default_rng(random_state)
+    return rng.standard_normal((len(X), n_components)).astype(np.float32)
+
+
+def oracle_embeddings(traits: pd.DataFrame, index: pd.Index) -> np.ndarray:
+    """The generator's true latent traits, aligned with ``index`` (the ceiling).
+
+    Raises a ``ValueError`` naming missing users rather than filling them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_ubp.evaluation import oracle_embeddings
+    >>> traits = pd.DataFrame({"a": [1.0, 2.0]}, index=[10, 20])
+    >>> oracle_embeddings(traits, pd.Index([20, 10])).ravel().tolist()
+    [2.0, 1.0]
+    """
+    missing = index.difference(traits.index)
+    if len(missing):
+        raise ValueError(
+            f"traits lack {len(missing)} user(s) of the index, e.g. {missing[:5].tolist()}."
+        )
+    values = traits.reindex(index).to_numpy(dtype=np.float32)
+    return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)

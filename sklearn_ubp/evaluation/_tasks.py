@@ -1,0 +1,208 @@
+"""The RecSys Challenge 2025 time split and downstream targets, on any event frame."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+
+from .._frame import EVENT_TYPE, EventView, check_event_frame, filter_events
+
+__all__ = ["TASK_NAMES", "make_tasks"]
+
+US_PER_DAY = 86_400 * 1_000_000
+
+#: Tasks made by :func:`make_tasks`, in the order of the challenge (open, then hidden).
+TASK_NAMES = (
+    "churn",
+    "propensity_category",
+    "propensity_sku",
+    "conversion",
+    "propensity_new_sku",
+    "propensity_price",
+)
+
+
+def _top_targets(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` most frequent values (ties by smaller value) and their counts."""
+    uniq, counts = np.unique(values, return_counts=True)
+    order = np.lexsort((uniq, -counts))[:n]
+    return uniq[order], counts[order]
+
+
+def _multi_hot(
+    users: np.ndarray, values: np.ndarray, targets: np.ndarray, n_users: int
+) -> np.ndarray:
+    y = np.zeros((n_users, len(targets)), dtype=np.int8)
+    pos = np.searchsorted(targets, values)
+    pos = np.minimum(pos, len(targets) - 1)
+    hit = targets[pos] == values if len(targets) else np.zeros(len(values), bool)
+    y[users[hit], pos[hit]] = 1
+    return y
+
+
+def make_tasks(
+    events: Any,
+    *,
+    purchase: str = "product_buy",
+    end: Any = None,
+    gap_days: int = 27,
+    window_days: int = 14,
+    n_targets: int = 100,
+    new_sku_days: int = 14,
+) -> Bunch:
+    """Split an event frame in time and build the challenge's downstream targets.
+
+    The split follows the RecSys Challenge 2025: ``end`` is the last purchase; the
+    input period is every event before ``cut = midnight(end) - gap_days``; window 1
+    is the ``window_days`` after ``cut`` (the downstream model trains on it) and
+    window 2 the ``window_days`` after that (it is scored on it). Targets come from
+    purchases only (events whose ``event_type`` is ``purchase``):
+
+    ``churn``
+        Users with at least one purchase in the input period; 1 = no purchase in the
+        window.
+    ``conversion``
+        The churn label over all users (1 = no purchase in the window).
+    ``propensity_category``, ``propensity_sku``, ``propensity_price``
+        Multi-hot over the ``n_targets`` categories / skus / price buckets most
+        purchased in the input period; popularity = their share of input purchases.
+    ``propensity_new_sku``
+        "New" skus are those whose first event of any type falls in the last
+        ``new_sku_days`` days of the input period; targets are the ``n_targets`` new
+        skus with most events in the input period, popularity = their share of those
+        events; multi-hot of new target skus bought in the window.
+
+    Tasks whose field is absent (e.g. no ``category`` column) are skipped.
+
+    Parameters
+    ----------
+    events : event frame
+        All events, with ``timestamp`` and ``event_type`` columns.
+    purchase : str, default="product_buy"
+        The event type that counts as a purchase.
+    end : datetime-like, optional
+        Defaults to the last purchase.
+    gap_days, window_days : int, default=27, 14
+        Length of the held-out span and of each target window.
+    n_targets : int, default=100
+        Number of targets of each propensity task.
+    new_sku_days : int, default=14
+        How recent a sku's first event must be for it to count as new.
+
+    Returns
+    -------
+    tasks : sklearn.utils.Bunch
+        ``X`` (the event frame of the input period, one row per user, all users
+        kept, same index as ``events``), ``tasks`` (dict of task name to a Bunch with
+        ``name``, ``kind`` ("binary" or "multilabel"), ``mask`` (users that count),
+        ``y_train`` (window 1), ``y_test`` (window 2), ``targets`` and
+        ``popularity``; targets are aligned with ``X.index``), ``cut``, ``windows``
+        and ``end``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_ubp import group_events
+    >>> from sklearn_ubp.evaluation import make_tasks
+    >>> log = pd.DataFrame({
+    ...     "client_id": [1, 1, 2, 2, 3],
+    ...     "timestamp": pd.to_datetime(["2022-01-01", "2022-02-10", "2022-01-05",
+    ...                                  "2022-01-06", "2022-02-20"]),
+    ...     "event_type": ["product_buy"] * 5, "sku": [7, 7, 8, 7, 9]})
+    >>> tasks = make_tasks(group_events(log))
+    >>> str(tasks.cut), tasks.X["sku"].tolist()
+    ('2022-01-24 00:00:00', [[7], [8, 7], []])
+    >>> churn = tasks.tasks["churn"]
+    >>> churn.mask.tolist(), churn.y_train.tolist(), churn.y_test.tolist()
+    ([True, True, False], [1, 1, 1], [0, 1, 0])
+    """
+    frame = check_event_frame(events, required=("timestamp", EVENT_TYPE))
+    view = EventView(frame)
+    times = view.times()
+    type_codes, labels = view.categories(EVENT_TYPE)
+    if purchase not in labels:
+        raise ValueError(
+            f"make_tasks: no events of type {purchase!r} (the purchase type); event types "
+            f"are {labels}. Pass purchase=... to name it."
+        )
+    is_buy = type_codes == labels.index(purchase)
+    if not is_buy.any():
+        raise ValueError(f"make_tasks: there are no {purchase!r} events to build targets from.")
+    end_us = int(times[is_buy].max()) if end is None else int(pd.Timestamp(end).as_unit("us").value)
+    cut = (end_us // US_PER_DAY - gap_days) * US_PER_DAY
+    w1 = (cut, cut + window_days * US_PER_DAY)
+    w2 = (w1[1], w1[1] + window_days * US_PER_DAY)
+    n_users = view.n_users
+    user = view.user_of_event()
+    in_input = times < cut
+
+    X = filter_events(frame, in_input)
+    buy_in = is_buy & in_input
+    windows = [is_buy & (times >= lo) & (times < hi) for lo, hi in (w1, w2)]
+    bought = [np.bincount(user[m], minlength=n_users) > 0 for m in windows]
+    active = np.bincount(user[buy_in], minlength=n_users) > 0
+
+    tasks: dict[str, Bunch] = {}
+    everyone = np.ones(n_users, dtype=bool)
+
+    def binary(name: str, mask: np.ndarray) -> None:
+        tasks[name] = Bunch(
+            name=name,
+            kind="binary",
+            mask=mask,
+            y_train=(~bought[0]).astype(np.int8),
+            y_test=(~bought[1]).astype(np.int8),
+            targets=None,
+            popularity=None,
+        )
+
+    def propensity(name: str, field: str, targets: np.ndarray, counts: np.ndarray) -> None:
+        order = np.argsort(targets, kind="stable")
+        targets, counts = targets[order], counts[order]
+        values = view.numpy(field, fill=-1)
+        ys = [_multi_hot(user[m], values[m], targets, n_users) for m in windows]
+        tasks[name] = Bunch(
+            name=name,
+            kind="multilabel",
+            mask=everyone,
+            y_train=ys[0],
+            y_test=ys[1],
+            targets=targets,
+            popularity=counts / max(counts.sum(), 1),
+        )
+
+    binary("churn", active)
+    present = set(view.columns)
+    for name, field in (("propensity_category", "category"), ("propensity_sku", "sku")):
+        if field in present:
+            values = view.numpy(field, fill=-1)
+            ok = buy_in & (values >= 0) if values.dtype.kind in "iuf" else buy_in
+            propensity(name, field, *_top_targets(values[ok], n_targets))
+    binary("conversion", everyone)
+    if "sku" in present:
+        sku = view.numpy("sku", fill=-1)
+        has = sku >= 0
+        skus = np.unique(sku[has])
+        first_time = np.full(len(skus), np.iinfo(np.int64).max)
+        np.minimum.at(first_time, np.searchsorted(skus, sku[has]), times[has])
+        new = skus[(first_time >= cut - new_sku_days * US_PER_DAY) & (first_time < cut)]
+        seen_new = has & in_input & np.isin(sku, new)
+        if seen_new.any():
+            propensity("propensity_new_sku", "sku", *_top_targets(sku[seen_new], n_targets))
+    if "price" in present:
+        price = view.numpy("price", fill=-1)
+        propensity(
+            "propensity_price", "price", *_top_targets(price[buy_in & (price >= 0)], n_targets)
+        )
+    ordered = {name: tasks[name] for name in TASK_NAMES if name in tasks}
+    to_ts = lambda us: pd.Timestamp(us, unit="us")  # noqa: E731
+    return Bunch(
+        X=X,
+        tasks=ordered,
+        cut=to_ts(cut),
+        windows=[(to_ts(lo), to_ts(hi)) for lo, hi in (w1, w2)],
+        end=to_ts(end_us),
+    )
