@@ -20,6 +20,7 @@ __all__ = [
     "normalize_type",
     "parse_codes",
     "parse_timestamps",
+    "timestamp_to_us",
 ]
 
 #: Length of the quantized text embeddings (``query``, ``name``) of the RecSys 2025 data.
@@ -219,3 +220,11 @@ def parse_codes(arr: pa.Array, name: str, *, length: int = CODE_LENGTH) -> pa.Ar
     mask = pa.array(~valid) if not valid.all() else None
     values = pa.array(full.reshape(-1))
     return pa.FixedSizeListArray.from_arrays(values, length, mask=mask)
+
+
+def timestamp_to_us(value: Any) -> int:
+    """A datetime-like scalar as int64 microseconds since the epoch (aware: UTC)."""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return int(np.datetime64(ts.as_unit("us").asm8, "us").astype(np.int64))

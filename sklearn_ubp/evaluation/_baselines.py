@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrow import timestamp_to_us
 from .._frame import EVENT_TYPE, EventView, check_event_frame
 
 __all__ = ["official_baseline", "oracle_embeddings", "random_embeddings"]
@@ -81,7 +82,7 @@ def official_baseline(
     ref = (
         int(times.max()) + 1
         if reference_time is None and times.size
-        else int(pd.Timestamp(reference_time).as_unit("us").value)
+        else timestamp_to_us(reference_time)
         if reference_time is not None
         else 0
     )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from .._arrow import timestamp_to_us
 from .._frame import EVENT_TYPE, EventView, check_event_frame, filter_events
 
 __all__ = ["TASK_NAMES", "make_tasks"]
@@ -131,7 +132,7 @@ def make_tasks(
     is_buy = type_codes == labels.index(purchase)
     if not is_buy.any():
         raise ValueError(f"make_tasks: there are no {purchase!r} events to build targets from.")
-    end_us = int(times[is_buy].max()) if end is None else int(pd.Timestamp(end).as_unit("us").value)
+    end_us = int(times[is_buy].max()) if end is None else timestamp_to_us(end)
     cut = (end_us // US_PER_DAY - gap_days) * US_PER_DAY
     w1 = (cut, cut + window_days * US_PER_DAY)
     w2 = (w1[1], w1[1] + window_days * US_PER_DAY)

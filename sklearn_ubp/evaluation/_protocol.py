@@ -1,0 +1,598 @@
+"""Downstream evaluation of user embeddings, following the RecSys Challenge 2025 protocol.
+
+For every task a model is trained on the embeddings of the task's users (``mask``) to
+predict the targets of window 1 (``y_train``), and scored on the targets of window 2
+(``y_test``) of the **same** users with the same embeddings. Two downstream models:
+
+* ``protocol="official"``: the challenge's residual MLP, trained with PyTorch exactly as
+  the organizers do (AdamW, lr 1e-3, batch 128, BCE with logits, 3 epochs, no
+  shuffling, fixed seed); the task's metrics are those of the best epoch-end score.
+* ``protocol="fast"``: a standardised linear-logistic model from scikit-learn, for CPUs,
+  quick iterations and tests. Same targets and metrics; the numbers are lower than and
+  not comparable to the official ones, but they rank embeddings similarly.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from sklearn_ubp.evaluation._metrics import auroc, diversity, novelty, task_score
+
+__all__ = ["evaluate"]
+
+PROTOCOLS = ("fast", "official")
+TASK_KINDS = ("binary", "multilabel")
+
+#: Options of ``protocol="official"`` and their defaults (the challenge's settings).
+#: ``wide_size=None`` means ``2 * hidden_size`` (2048 -> 4096 in the challenge).
+OFFICIAL_OPTIONS: dict[str, Any] = {
+    "hidden_size": 2048,
+    "wide_size": None,
+    "n_epochs": 3,
+    "batch_size": 128,
+    "learning_rate": 1e-3,
+    "eval_batch_size": 8192,
+}
+#: Options of ``protocol="fast"`` and their defaults: inverse L2 strength ``C``, the
+#: maximum number of L-BFGS iterations, and the share of each task's users held out
+#: for scoring (``None``: train and score on the same users, as the challenge does).
+FAST_OPTIONS: dict[str, Any] = {"C": 1.0, "max_iter": 200, "holdout": 0.5}
+
+_N_EXAMPLES = 5  # how many offending ids an error message lists
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _examples(values: Any) -> list[Any]:
+    return [v.item() if hasattr(v, "item") else v for v in list(values[:_N_EXAMPLES])]
+
+
+def _check_options(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
+    defaults = OFFICIAL_OPTIONS if protocol == "official" else FAST_OPTIONS
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {unknown} for protocol={protocol!r}; "
+            f"accepted options: {sorted(defaults)}"
+        )
+    opts = {**defaults, **options}
+    if protocol == "official":
+        if opts["wide_size"] is None:
+            opts["wide_size"] = 2 * opts["hidden_size"]
+        for name in ("hidden_size", "wide_size", "n_epochs", "batch_size", "eval_batch_size"):
+            value = opts[name]
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        lr = opts["learning_rate"]
+        if not (isinstance(lr, (int, float, np.floating)) and np.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning_rate must be a positive number; got {lr!r}")
+    else:
+        c = opts["C"]
+        if not (isinstance(c, (int, float, np.floating)) and np.isfinite(c) and c > 0):
+            raise ValueError(f"C must be a positive number; got {c!r}")
+        mi = opts["max_iter"]
+        if isinstance(mi, bool) or not isinstance(mi, (int, np.integer)) or mi < 1:
+            raise ValueError(f"max_iter must be a positive integer; got {mi!r}")
+        ho = opts["holdout"]
+        if ho is not None and not (isinstance(ho, (float, np.floating)) and 0 < ho < 1):
+            raise ValueError(f"holdout must be None or a float in (0, 1); got {ho!r}")
+    return opts
+
+
+def _check_device(device: Any) -> str:
+    """Return a torch device string; import torch only when CUDA is asked for."""
+    if hasattr(device, "type") and hasattr(device, "index"):  # a torch.device
+        device = str(device)
+    if not isinstance(device, str):
+        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'); got {device!r}")
+    if device == "cpu":
+        return device
+    kind, _, index = device.partition(":")
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'); got {device!r}")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available "
+            "(torch.cuda.is_available() is False); use device='cpu'"
+        )
+    if index and int(index) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} was requested but only {torch.cuda.device_count()} "
+            "CUDA device(s) exist"
+        )
+    return device
+
+
+def _field(task: Any, key: str, name: str) -> Any:
+    if isinstance(task, Mapping):
+        if key not in task:
+            raise ValueError(f"task {name!r} has no field {key!r}")
+        return task[key]
+    if not hasattr(task, key):
+        raise ValueError(f"task {name!r} has no field {key!r}")
+    return getattr(task, key)
+
+
+def _check_labels(y: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.shape != shape:
+        raise ValueError(f"{what} must have shape {shape}; got {arr.shape}")
+    if arr.dtype != bool:
+        if not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(f"{what} must hold 0/1 labels; got dtype {arr.dtype}")
+        bad = (arr != 0) & (arr != 1)
+        if bad.any():
+            raise ValueError(
+                f"{what} must hold only 0/1 labels; found {int(bad.sum())} other value(s), "
+                f"e.g. {_examples(np.unique(arr[bad]))}"
+            )
+    return arr.astype(np.int8, copy=False)
+
+
+def _check_tasks(tasks: Any) -> tuple[pd.Index, list[dict[str, Any]]]:
+    frame = getattr(tasks, "X", None)
+    index = getattr(frame, "index", None)
+    if not isinstance(index, pd.Index):
+        raise ValueError(
+            "tasks.X must be a pandas DataFrame whose index holds the user ids; "
+            f"got {type(frame).__name__}"
+        )
+    task_map = getattr(tasks, "tasks", None)
+    if not isinstance(task_map, Mapping) or len(task_map) == 0:
+        raise ValueError("tasks.tasks must be a non-empty dict of task name -> task Bunch")
+    n_users = len(index)
+    checked = []
+    for key, task in task_map.items():
+        name = str(key)
+        kind = _field(task, "kind", name)
+        if kind not in TASK_KINDS:
+            raise ValueError(f"task {name!r}: unknown kind {kind!r}; expected one of {TASK_KINDS}")
+        mask = np.asarray(_field(task, "mask", name))
+        if mask.dtype != bool or mask.shape != (n_users,):
+            raise ValueError(
+                f"task {name!r}: mask must be a boolean array of shape ({n_users},) "
+                f"(one entry per user of tasks.X); got dtype {mask.dtype}, shape {mask.shape}"
+            )
+        if not mask.any():
+            raise ValueError(f"task {name!r}: mask selects no users")
+        y_train = np.asarray(_field(task, "y_train", name))
+        if kind == "binary":
+            shape: tuple[int, ...] = (n_users,)
+            popularity = None
+        else:
+            if y_train.ndim != 2 or y_train.shape[1] < 2:
+                raise ValueError(
+                    f"task {name!r}: a multilabel y_train must have shape ({n_users}, K) with "
+                    f"K >= 2; got {y_train.shape}"
+                )
+            shape = (n_users, y_train.shape[1])
+            popularity = _field(task, "popularity", name)
+            if popularity is None:
+                raise ValueError(f"task {name!r}: a multilabel task needs popularity (Novelty)")
+            popularity = np.asarray(popularity, dtype=np.float64)
+            if popularity.shape != (shape[1],):
+                raise ValueError(
+                    f"task {name!r}: popularity must have shape ({shape[1]},), one value per "
+                    f"target; got {popularity.shape}"
+                )
+        y_train = _check_labels(y_train, shape, f"task {name!r}: y_train")
+        y_test = _check_labels(_field(task, "y_test", name), shape, f"task {name!r}: y_test")
+        rows = np.flatnonzero(mask)
+        test = y_test[rows].reshape(rows.size, -1)
+        n_pos = test.sum(axis=0, dtype=np.int64)
+        if not ((n_pos > 0) & (n_pos < rows.size)).any():
+            if kind == "binary":
+                what = f"y_test has a single class among the {rows.size} users in mask"
+            else:
+                what = f"no column of y_test has both classes among the {rows.size} users in mask"
+            raise ValueError(f"task {name!r}: {what}, so AUROC is undefined")
+        checked.append(
+            {
+                "name": name,
+                "kind": kind,
+                "rows": rows,
+                "y_train": y_train[rows],
+                "y_test": y_test[rows],
+                "popularity": popularity,
+            }
+        )
+    return index, checked
+
+
+def _check_embeddings(embeddings: Any, index: pd.Index) -> np.ndarray:
+    if isinstance(embeddings, pd.DataFrame):
+        if not embeddings.index.is_unique:
+            dup = embeddings.index[embeddings.index.duplicated()].unique()
+            raise ValueError(
+                f"the embeddings DataFrame has {len(dup)} duplicated user id(s) in its index, "
+                f"e.g. {_examples(dup)}"
+            )
+        missing = index[~index.isin(embeddings.index)]
+        if len(missing):
+            raise ValueError(
+                f"the embeddings DataFrame lacks {len(missing)} of the {len(index)} users of "
+                f"tasks.X, e.g. {_examples(missing)}"
+            )
+        embeddings = embeddings.reindex(index)
+        try:
+            with np.errstate(over="ignore"):
+                arr = embeddings.to_numpy(dtype=np.float32, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"embeddings must be numeric: {exc}") from exc
+    else:
+        arr = np.asarray(embeddings)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise ValueError(f"embeddings must be numeric; got dtype {arr.dtype}")
+        if np.iscomplexobj(arr):
+            raise ValueError("embeddings must be real-valued; got a complex array")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"embeddings must be 2-D (n_users, n_dims); got an array with shape {arr.shape}"
+        )
+    if arr.shape[0] != len(index):
+        raise ValueError(
+            f"embeddings has {arr.shape[0]} rows but tasks.X has {len(index)} users; pass an "
+            "array aligned with tasks.X.index or a DataFrame indexed by user id"
+        )
+    if arr.shape[1] == 0:
+        raise ValueError("embeddings has 0 columns")
+    with np.errstate(over="ignore"):
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        n_bad = int(finite.size - np.count_nonzero(finite))
+        rows = int((~finite.all(axis=1)).sum())
+        raise ValueError(
+            f"embeddings contain {n_bad} non-finite value(s) (NaN or Inf, after casting to "
+            f"float32) in {rows} row(s); fill or scale them first"
+        )
+    return arr
+
+
+# -------------------------------------------------------------------------- metrics
+
+
+def _task_metrics(
+    kind: str, y_test: np.ndarray, probs: np.ndarray, popularity: np.ndarray | None
+) -> dict[str, float]:
+    """The table rows of one task, from probabilities of window-2 targets."""
+    if kind == "binary":
+        a = auroc(y_test, probs)
+        return {"auroc": a, "score": task_score("binary", a)}
+    a = auroc(y_test, probs)
+    d = diversity(probs)
+    n = novelty(probs, popularity)
+    return {"auroc": a, "diversity": d, "novelty": n, "score": task_score("multilabel", a, d, n)}
+
+
+# ----------------------------------------------------------------------- fast model
+
+
+def _fast_split(n: int, holdout: float | None, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to train on and rows to score: disjoint users, unless ``holdout`` is None.
+
+    Scoring held-out users keeps a model from memorising window 1 per user through an
+    embedding that merely identifies users (random vectors would otherwise score well
+    above 0.5 whenever a user's behaviour persists from window 1 to window 2).
+    """
+    rows = np.arange(n)
+    if holdout is None:
+        return rows, rows
+    order = np.random.default_rng(random_state).permutation(n)
+    n_test = min(max(int(round(holdout * n)), 1), n - 1)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def _fit_predict_fast(
+    X: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    opts: dict[str, Any],
+    random_state: int,
+) -> np.ndarray:
+    """Standardised linear-logistic model fitted on ``X``; probabilities for ``X_test``."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    n = X.shape[0]
+    y2 = y_train.reshape(n, -1)
+    n_pos = y2.sum(axis=0, dtype=np.int64)
+    constant = (n_pos == 0) | (n_pos == n)
+    # A target with a single class in window 1 gets that class's constant probability.
+    probs = np.empty((X_test.shape[0], y2.shape[1]), dtype=np.float64)
+    probs[:, constant] = (n_pos[constant] > 0).astype(np.float64)
+    fit = np.flatnonzero(~constant)
+    if fit.size:
+        scaler = StandardScaler().fit(X)
+        Xs, Xt = scaler.transform(X), scaler.transform(X_test)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if fit.size == 1:
+                model = LogisticRegression(C=opts["C"], max_iter=opts["max_iter"])
+                model.fit(Xs, y2[:, fit[0]])
+                probs[:, fit[0]] = model.predict_proba(Xt)[:, 1]
+            else:
+                # One multi-output logistic layer (no hidden units) fitted jointly by L-BFGS;
+                # alpha = 1 / C gives the same objective as LogisticRegression(C).
+                model = MLPClassifier(
+                    hidden_layer_sizes=(),
+                    solver="lbfgs",
+                    alpha=1.0 / opts["C"],
+                    max_iter=opts["max_iter"],
+                    random_state=random_state,
+                )
+                model.fit(Xs, y2[:, fit])
+                probs[:, fit] = model.predict_proba(Xt)
+    return probs if y_train.ndim == 2 else probs[:, 0]
+
+
+# ------------------------------------------------------------------- official model
+
+
+@functools.cache
+def _official_net_class() -> type:
+    """The challenge's downstream network (built lazily so torch loads only when used)."""
+    from torch import Tensor, nn
+
+    class _Block(nn.Module):
+        """``x + MLP(LayerNorm(x))`` with ``thin -> wide -> GELU -> thin``."""
+
+        def __init__(self, thin: int, wide: int) -> None:
+            super().__init__()
+            self.norm = nn.LayerNorm(thin)
+            self.up = nn.Linear(thin, wide)
+            self.act = nn.GELU()
+            self.down = nn.Linear(wide, thin)
+
+        def forward(self, x: Tensor) -> Tensor:
+            return x + self.down(self.act(self.up(self.norm(x))))
+
+    class OfficialNet(nn.Module):
+        """Linear -> LayerNorm -> 3 residual blocks -> LayerNorm -> Linear."""
+
+        def __init__(self, in_dim: int, out_dim: int, thin: int, wide: int) -> None:
+            super().__init__()
+            self.input = nn.Linear(in_dim, thin)
+            self.input_norm = nn.LayerNorm(thin)
+            self.blocks = nn.ModuleList([_Block(thin, wide) for _ in range(3)])
+            self.output_norm = nn.LayerNorm(thin)
+            self.output = nn.Linear(thin, out_dim)
+
+        def forward(self, x: Tensor) -> Tensor:
+            x = self.input_norm(self.input(x))
+            for block in self.blocks:
+                x = block(x)
+            return self.output(self.output_norm(x))
+
+    return OfficialNet
+
+
+def _run_official(
+    X: np.ndarray,
+    task: dict[str, Any],
+    opts: dict[str, Any],
+    device: str,
+    random_state: int,
+    verbose: bool,
+) -> tuple[dict[str, float], int, list[dict[str, float]]]:
+    """Train the official network; return the best epoch's metrics, that epoch, history."""
+    import torch
+
+    n = X.shape[0]
+    y_train = task["y_train"].reshape(n, -1)
+    n_out = y_train.shape[1]
+    dev = torch.device(device)
+    fork = (
+        [dev.index if dev.index is not None else torch.cuda.current_device()]
+        if dev.type == "cuda"
+        else []
+    )
+    # The only randomness is the weight initialisation (no shuffling, no dropout). It is
+    # done on the CPU, so CPU and CUDA runs start from the same weights, inside fork_rng
+    # so that the caller's global RNG state is left as it was.
+    with torch.random.fork_rng(devices=fork):
+        torch.manual_seed(random_state)
+        net = _official_net_class()(X.shape[1], n_out, opts["hidden_size"], opts["wide_size"])
+    net = net.to(dev)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=opts["learning_rate"])
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    Xd = torch.from_numpy(X).to(dev)
+    Yd = torch.from_numpy(y_train.astype(np.float32)).to(dev)
+    bs, ebs = opts["batch_size"], opts["eval_batch_size"]
+    history: list[dict[str, float]] = []
+    for epoch in range(1, opts["n_epochs"] + 1):
+        start_time = time.perf_counter()
+        net.train()
+        for start in range(0, n, bs):  # no shuffling: the users in their given order
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(net(Xd[start : start + bs]), Yd[start : start + bs])
+            loss.backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            logits = torch.cat([net(Xd[s : s + ebs]) for s in range(0, n, ebs)])
+        logits_np = logits.double().cpu().numpy()
+        if not np.isfinite(logits_np).all():
+            raise ValueError(
+                f"the downstream network diverged at epoch {epoch} (non-finite outputs); "
+                "scale the embeddings (e.g. StandardScaler) or lower learning_rate"
+            )
+        probs = expit(logits_np)  # the official evaluation: p = sigmoid(logits)
+        if task["kind"] == "binary":
+            probs = probs[:, 0]
+        metrics = _task_metrics(task["kind"], task["y_test"], probs, task["popularity"])
+        history.append(metrics)
+        if verbose:
+            print(
+                f"[evaluate] {task['name']}: epoch {epoch}/{opts['n_epochs']} "
+                + " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+                + f" ({time.perf_counter() - start_time:.1f} s)",
+                flush=True,
+            )
+    best = int(np.argmax([m["score"] for m in history]))  # first best on ties
+    return history[best], best + 1, history
+
+
+# ------------------------------------------------------------------------ evaluate
+
+
+def evaluate(
+    embeddings: np.ndarray | pd.DataFrame,
+    tasks: Any,
+    *,
+    protocol: str = "fast",
+    device: str = "cpu",
+    random_state: int = 0,
+    verbose: bool = False,
+    **options: Any,
+) -> pd.DataFrame:
+    """Score user embeddings on RecSys-Challenge-2025-style downstream tasks.
+
+    For each task, a model is trained on the embeddings of the users in ``task.mask`` to
+    predict ``task.y_train`` (window 1) and scored on ``task.y_test`` (window 2) of the
+    same users: AUROC for binary tasks (score = AUROC); AUROC, Diversity and Novelty
+    for multilabel tasks (score = 0.8 AUROC + 0.1 Diversity + 0.1 Novelty). See
+    :mod:`sklearn_ubp.evaluation._metrics`.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n_users, n_dims) or DataFrame
+        One row per user of ``tasks.X``, in the order of ``tasks.X.index``; or a
+        DataFrame indexed by user id (reindexed to ``tasks.X.index``; extra users are
+        ignored, missing ones are an error). Cast to float32; must be finite.
+    tasks : sklearn.utils.Bunch
+        ``tasks.X`` (only its index, the user ids, is used) and ``tasks.tasks``, an
+        ordered dict of task Bunches with ``name``, ``kind`` (``"binary"`` or
+        ``"multilabel"``), ``mask`` (bool, ``(n_users,)``), ``y_train`` and ``y_test``
+        (0/1, ``(n_users,)`` or ``(n_users, K)``), ``targets`` and ``popularity``
+        (``(K,)``, multilabel only).
+    protocol : {"fast", "official"}, default="fast"
+        ``"official"``: the challenge's network, one per task: Linear(n_dims -> 2048),
+        LayerNorm, 3 residual blocks ``x + MLP(LayerNorm(x))`` with 2048 -> 4096 ->
+        GELU -> 2048, LayerNorm, Linear(-> outputs); AdamW (lr 1e-3), batch 128, BCE
+        with logits, 3 epochs, no shuffling, seeded with
+        ``torch.manual_seed(random_state)``; metrics of the epoch with the best
+        epoch-end score. Slow on CPUs at full width. ``"fast"``: a standardised
+        linear-logistic model (scikit-learn ``LogisticRegression`` for binary tasks; one
+        multi-output logistic layer fitted by L-BFGS for multilabel tasks); targets
+        with a single class in window 1 get a constant probability. Quick; its numbers
+        are lower than the official ones and only meant for comparing embeddings.
+    device : {"cpu", "cuda"} or "cuda:N", default="cpu"
+        Where the official network runs (the fast model always runs on the CPU).
+        Requesting CUDA when it is unavailable raises a ``ValueError``.
+    random_state : int, default=0
+        Seed of the weight initialisation; results are deterministic given it (up to
+        the non-determinism of some CUDA kernels).
+    verbose : bool, default=False
+        Print progress (per task, and per epoch for the official protocol).
+    **options
+        ``protocol="official"``: ``hidden_size=2048``, ``wide_size=2 * hidden_size``,
+        ``n_epochs=3``, ``batch_size=128``, ``learning_rate=1e-3``,
+        ``eval_batch_size=8192`` (prediction only). ``protocol="fast"``: ``C=1.0``
+        (inverse L2 strength), ``max_iter=200``. Unknown options raise ``TypeError``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``task``, ``metric``, ``value``: per task ``auroc`` and ``score``
+        (binary) or ``auroc``, ``diversity``, ``novelty`` and ``score``
+        (multilabel), in the order of ``tasks.tasks``; then ``task="total"``,
+        ``metric="score"``, the sum of the task scores (the leaderboard total).
+        ``attrs["protocol"]`` records the protocol; for ``"official"``,
+        ``attrs["best_epoch"]`` maps each task to its best epoch (1-based) and
+        ``attrs["history"]`` lists every epoch's metrics as records (dicts with keys
+        ``task``, ``epoch``, ``metric``, ``value``; ``pd.DataFrame(...)`` them).
+
+    Raises
+    ------
+    ValueError
+        Unknown protocol; unavailable device; embeddings with the wrong number of rows,
+        missing users, non-numeric or non-finite values; malformed tasks; a task whose
+        ``y_test`` has a single class (per column) among its users.
+    TypeError
+        Unknown options.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.utils import Bunch
+    >>> from sklearn_ubp.evaluation._protocol import evaluate
+    >>> rng = np.random.default_rng(0)
+    >>> emb = rng.normal(size=(200, 4)).astype(np.float32)
+    >>> churn = (emb[:, 0] + rng.normal(size=200) > 0).astype(np.int8)  # signal in dim 0
+    >>> task = Bunch(name="churn", kind="binary", mask=np.ones(200, dtype=bool),
+    ...              y_train=churn, y_test=churn, targets=None, popularity=None)
+    >>> tasks = Bunch(X=pd.DataFrame(index=pd.RangeIndex(200, name="client_id")),
+    ...               tasks={"churn": task})
+    >>> table = evaluate(emb, tasks, protocol="fast")
+    >>> table[["task", "metric"]].values.tolist()
+    [['churn', 'auroc'], ['churn', 'score'], ['total', 'score']]
+    >>> bool(table["value"].iloc[0] > 0.7)
+    True
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+    opts = _check_options(protocol, options)
+    device = _check_device(device)
+    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
+        raise ValueError(f"random_state must be an integer; got {random_state!r}")
+    random_state = int(random_state)
+    index, checked = _check_tasks(tasks)
+    X_all = _check_embeddings(embeddings, index)
+
+    rows: list[tuple[str, str, float]] = []
+    history_rows: list[dict[str, Any]] = []
+    best_epochs: dict[str, int] = {}
+    total = 0.0
+    for task in checked:
+        name = task["name"]
+        start_time = time.perf_counter()
+        X = X_all[task["rows"]]
+        try:
+            if protocol == "fast":
+                train, test = _fast_split(len(X), opts["holdout"], random_state)
+                probs = _fit_predict_fast(
+                    X[train], task["y_train"][train], X[test], opts, random_state
+                )
+                metrics = _task_metrics(
+                    task["kind"], task["y_test"][test], probs, task["popularity"]
+                )
+            else:
+                metrics, best, history = _run_official(X, task, opts, device, random_state, verbose)
+                best_epochs[name] = best
+                for epoch, epoch_metrics in enumerate(history, start=1):
+                    history_rows.extend(
+                        {"task": name, "epoch": epoch, "metric": k, "value": float(v)}
+                        for k, v in epoch_metrics.items()
+                    )
+        except ValueError as exc:
+            raise ValueError(f"task {name!r}: {exc}") from exc
+        rows.extend((name, k, float(v)) for k, v in metrics.items())
+        total += metrics["score"]
+        if verbose:
+            print(
+                f"[evaluate] {name} ({protocol}, {X.shape[0]} users): "
+                + " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+                + f" ({time.perf_counter() - start_time:.1f} s)",
+                flush=True,
+            )
+    rows.append(("total", "score", float(total)))
+    table = pd.DataFrame(rows, columns=["task", "metric", "value"])
+    table.attrs["protocol"] = protocol
+    if protocol == "official":
+        table.attrs["best_epoch"] = best_epochs
+        table.attrs["history"] = history_rows
+    return table
