@@ -48,12 +48,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._arrow import normalize_type, parse_timestamps
+from ._arrow import CODE_LENGTH, normalize_type, parse_timestamps
 
 __all__ = ["EventView", "check_event_frame", "filter_events", "is_event_frame"]
 
 TIME = "timestamp"
 EVENT_TYPE = "event_type"
+#: Columns that hold quantized text codes (fixed-size lists of uint8).
+CODE_COLUMNS = ("query", "name")
 
 
 def _is_list_type(t: pa.DataType) -> bool:
@@ -181,6 +183,19 @@ def check_event_frame(
                 f"(pd.ArrowDtype(pa.list_(...)), one element per event); got dtype {dtype}. "
                 "Use sklearn_ubp.group_events to build an event frame from a long table."
             )
+    for name in CODE_COLUMNS:
+        if name in X.columns:
+            inner = X.dtypes[name].pyarrow_dtype.value_type
+            if not (
+                pa.types.is_fixed_size_list(inner)
+                and inner.list_size == CODE_LENGTH
+                and inner.value_type == pa.uint8()
+            ):
+                raise TypeError(
+                    f"event frame column {name!r} must hold one fixed-size list of "
+                    f"{CODE_LENGTH} uint8 codes per event (pa.list_(pa.uint8(), {CODE_LENGTH})); "
+                    f"got {inner}. group_events parses strings like '[12 0 255 ...]'."
+                )
     missing = [c for c in required if c not in X.columns]
     if missing:
         raise ValueError(

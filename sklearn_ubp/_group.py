@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._arrow import CODE_LENGTH, as_arrow_table, normalize_type, parse_codes, parse_timestamps
-from ._frame import EVENT_TYPE, TIME
+from ._frame import CODE_COLUMNS, EVENT_TYPE, TIME
 
 __all__ = ["group_events"]
 
@@ -161,7 +161,7 @@ def group_events(
     event_type: str = EVENT_TYPE,
     columns: Sequence[str] | None = None,
     users: Any = None,
-    code_columns: Sequence[str] = ("query", "name"),
+    code_columns: Sequence[str] = CODE_COLUMNS,
     time_unit: str | None = None,
 ) -> pd.DataFrame:
     """Group a long event log (one row per event) into an event frame (one row per user).

@@ -165,3 +165,15 @@ def test_all_empty_frame_is_valid():
     view = EventView(check_event_frame(frame))
     assert view.n_events == 0
     assert view.times().shape == (0,)
+
+
+def test_code_columns_must_be_fixed_size_uint8():
+    codes = pd.Series(
+        [[[1] * 16, [2] * 16], [], [[3] * 16]], dtype=pd.ArrowDtype(pa.list_(pa.list_(pa.int64())))
+    )
+    with pytest.raises(
+        TypeError, match="column 'query' must hold one fixed-size list of 16 uint8 codes"
+    ):
+        check_event_frame(hand_frame(query=codes))
+    fixed = codes.astype(pd.ArrowDtype(pa.list_(pa.list_(pa.uint8(), 16))))
+    check_event_frame(hand_frame(query=fixed))

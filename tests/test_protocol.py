@@ -363,3 +363,27 @@ def test_dataframe_embeddings_with_missing_or_duplicated_users():
     duplicated = pd.concat([frame, frame.iloc[:1]])
     with pytest.raises(ValueError, match=r"1 duplicated user id\(s\).*1000"):
         evaluate(duplicated, tasks)
+
+
+def test_fast_holdout_stops_memorising_users():
+    # Labels persist from window 1 to window 2 per user but have nothing to do with the
+    # embedding. Scored on the training users, an identifying embedding "predicts" them;
+    # scored on held-out users (the default) it cannot.
+    rng = np.random.default_rng(0)
+    n = 400
+    emb = rng.normal(size=(n, 300)).astype(np.float32)
+    label = (rng.random(n) < 0.5).astype(np.int8)
+    task = Bunch(
+        name="churn",
+        kind="binary",
+        mask=np.ones(n, dtype=bool),
+        y_train=label,
+        y_test=label,
+        targets=None,
+        popularity=None,
+    )
+    tasks = Bunch(X=pd.DataFrame(index=pd.RangeIndex(n)), tasks={"churn": task})
+    same = values(evaluate(emb, tasks, holdout=None, C=100.0))["churn", "auroc"]
+    held = values(evaluate(emb, tasks, C=100.0))["churn", "auroc"]
+    assert same > 0.95
+    assert abs(held - 0.5) < 0.12

@@ -11,7 +11,7 @@ import pandas as pd
 from .._arrow import timestamp_to_us
 from .._frame import EVENT_TYPE, EventView, check_event_frame
 
-__all__ = ["official_baseline", "oracle_embeddings", "random_embeddings"]
+__all__ = ["official_baseline", "oracle_embeddings", "oracle_scores", "random_embeddings"]
 
 US_PER_DAY = 86_400 * 1_000_000
 
@@ -166,3 +166,55 @@ def oracle_embeddings(traits: pd.DataFrame, index: pd.Index) -> np.ndarray:
         )
     values = traits.reindex(index).to_numpy(dtype=np.float32)
     return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+#: The product field each propensity task predicts.
+TASK_FIELDS = {
+    "propensity_category": "category",
+    "propensity_sku": "sku",
+    "propensity_new_sku": "sku",
+    "propensity_price": "price",
+}
+
+
+def oracle_scores(
+    data: Any, tasks: Any, *, random_state: int = 0, holdout: float | None = 0.5
+) -> pd.DataFrame:
+    """Scores of the generator's true purchase probabilities: the ceiling of every task.
+
+    For synthetic data from :func:`sklearn_ubp.datasets.make_events`, the probability
+    that each user buys (anything, or each target) in window 2 is known exactly from the
+    generator's rate model (:func:`sklearn_ubp.datasets.purchase_probabilities`). Scoring
+    those probabilities directly against the window-2 targets, on the same held-out users
+    as ``evaluate(..., protocol="fast", holdout=holdout, random_state=random_state)``,
+    gives the best score any embedding can reach, up to sampling noise.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        Columns ``task``, ``metric``, ``value``, as :func:`evaluate` returns.
+    """
+    from ..datasets import purchase_probabilities
+    from ._protocol import _fast_split, _task_metrics
+
+    start, stop = tasks.windows[1]
+    rows: list[tuple[str, str, float]] = []
+    total = 0.0
+    for name, task in tasks.tasks.items():
+        users = tasks.X.index[task.mask]
+        _, test = _fast_split(len(users), holdout, random_state)
+        users = users[test]
+        y_test = task.y_test[task.mask][test]
+        if task.kind == "binary":
+            p_buy = purchase_probabilities(data, start, stop, users=users)
+            probs = 1.0 - p_buy  # both binary tasks label "no purchase" as 1
+        else:
+            field = TASK_FIELDS[name]
+            probs = purchase_probabilities(
+                data, start, stop, by=field, targets=task.targets, users=users
+            )
+        metrics = _task_metrics(task.kind, y_test, probs, task.popularity)
+        rows.extend((name, k, float(v)) for k, v in metrics.items())
+        total += metrics["score"]
+    rows.append(("total", "score", total))
+    return pd.DataFrame(rows, columns=["task", "metric", "value"])

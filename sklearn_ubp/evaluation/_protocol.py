@@ -2,7 +2,10 @@
 
 For every task a model is trained on the embeddings of the task's users (``mask``) to
 predict the targets of window 1 (``y_train``), and scored on the targets of window 2
-(``y_test``) of the **same** users with the same embeddings. Two downstream models:
+(``y_test``). The official protocol scores the **same** users it trained on, as the
+challenge does; the fast protocol, by default, trains on half of the users and scores
+the other half, so that an embedding cannot win by letting the model memorise each
+user's window-1 label. Two downstream models:
 
 * ``protocol="official"``: the challenge's residual MLP, trained with PyTorch exactly as
   the organizers do (AdamW, lr 1e-3, batch 128, BCE with logits, 3 epochs, no
@@ -463,7 +466,7 @@ def evaluate(
 
     For each task, a model is trained on the embeddings of the users in ``task.mask`` to
     predict ``task.y_train`` (window 1) and scored on ``task.y_test`` (window 2) of the
-    same users: AUROC for binary tasks (score = AUROC); AUROC, Diversity and Novelty
+    same users (official) or of held-out users (fast, ``holdout``): AUROC for binary tasks (score = AUROC); AUROC, Diversity and Novelty
     for multilabel tasks (score = 0.8 AUROC + 0.1 Diversity + 0.1 Novelty). See
     :mod:`sklearn_ubp.evaluation._metrics`.
 
@@ -502,7 +505,10 @@ def evaluate(
         ``protocol="official"``: ``hidden_size=2048``, ``wide_size=2 * hidden_size``,
         ``n_epochs=3``, ``batch_size=128``, ``learning_rate=1e-3``,
         ``eval_batch_size=8192`` (prediction only). ``protocol="fast"``: ``C=1.0``
-        (inverse L2 strength), ``max_iter=200``. Unknown options raise ``TypeError``.
+        (inverse L2 strength), ``max_iter=200``, ``holdout=0.5`` (share of each task's
+        users, drawn with ``random_state``, that are scored and not trained on;
+        ``None`` trains and scores the same users, as the official protocol does).
+        Unknown options raise ``TypeError``.
 
     Returns
     -------

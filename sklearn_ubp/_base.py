@@ -1,0 +1,75 @@
+"""What every sklearn-ubp transformer shares: one entry point for its two input kinds.
+
+Every estimator accepts
+
+* an **event frame** (see :mod:`sklearn_ubp._frame`; pandas, or polars/pyarrow with
+  list columns), its main input; and
+* a plain **2-D numeric array**, whose meaning each estimator documents (e.g. one
+  equal-length numeric sequence per row, or a user x item weight matrix). This keeps
+  the estimators usable, and testable with scikit-learn's ``check_estimator``, on
+  ordinary arrays.
+
+An estimator fitted on one kind refuses the other in ``transform``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._frame import EventView, check_event_frame, is_event_frame
+
+__all__ = ["EventTransformer"]
+
+EVENTS = "events"
+ARRAY = "array"
+
+
+class EventTransformer(TransformerMixin, BaseEstimator):
+    """Base class: input dispatch, float32 finite output, tags.
+
+    Subclasses call :meth:`_validate_input` in ``fit`` (``reset=True``) and in
+    ``transform`` (``reset=False``) and get either an :class:`EventView` or a float
+    array; they return :meth:`_finish` of their output.
+    """
+
+    def _validate_input(
+        self, X: Any, *, reset: bool, required: tuple[str, ...] = ("timestamp",)
+    ) -> EventView | np.ndarray:
+        kind = EVENTS if is_event_frame(X) else ARRAY
+        if not reset:
+            check_is_fitted(self)
+            fitted = self.input_kind_
+            if fitted != kind:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on "
+                    f"{'an event frame' if fitted == EVENTS else 'a 2-D numeric array'} "
+                    f"and cannot transform {'an event frame' if kind == EVENTS else 'a 2-D array'}."
+                )
+        if kind == EVENTS:
+            view = EventView(check_event_frame(X, required=required))
+            if reset:
+                self.input_kind_ = EVENTS
+            return view
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        if reset:
+            self.input_kind_ = ARRAY
+        return X
+
+    @staticmethod
+    def _finish(values: np.ndarray) -> np.ndarray:
+        """float32 output; non-finite values are a bug, never passed on."""
+        out = np.asarray(values, dtype=np.float32)
+        if not np.isfinite(out).all():
+            raise FloatingPointError(
+                "internal error: non-finite values in a transform output; please report it."
+            )
+        return out
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
