@@ -4,14 +4,19 @@ The input of every estimator is an *event frame* (one row per user, list columns
 events); see :mod:`sklearn_ubp._frame` or the "Event frame" documentation page.
 """
 
-from ._frame import EventView, check_event_frame, is_event_frame
+from ._counts import EventCountEmbedder
+from ._frame import EventView, check_event_frame, filter_events, is_event_frame
 from ._group import group_events
+from ._svd import SVDItemEmbedder
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "EventCountEmbedder",
     "EventView",
+    "SVDItemEmbedder",
     "check_event_frame",
+    "filter_events",
     "group_events",
     "is_event_frame",
 ]

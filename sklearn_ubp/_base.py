@@ -69,7 +69,7 @@ class EventTransformer(TransformerMixin, BaseEstimator):
             )
         return out
 
-    def __sklearn_tags__(self):  # noqa: D105
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

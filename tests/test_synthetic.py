@@ -11,7 +11,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_ubp import EventView, check_event_frame
-from sklearn_ubp.datasets import make_events
+from sklearn_ubp.datasets import make_events, purchase_probabilities
+from sklearn_ubp.evaluation import make_tasks
+from sklearn_ubp.evaluation._metrics import auroc
 
 CODES = pd.ArrowDtype(pa.list_(pa.uint8(), 16))
 SKU_TABLES = ("product_buy", "add_to_cart", "remove_from_cart")
@@ -38,6 +40,13 @@ def data():
 @pytest.fixture(scope="module")
 def rich():
     return make_events(20_000, random_state=1, **RICH)
+
+
+@pytest.fixture(scope="module")
+def large():
+    """The brief's setting: 50k users, defaults, tasks on the relevant clients."""
+    d = make_events(50_000, random_state=0)
+    return d, make_tasks(d.events.loc[d.relevant_clients])
 
 
 def _cutoff(d):
@@ -184,6 +193,7 @@ def test_determinism():
     pd.testing.assert_frame_equal(a.products, b.products)
     pd.testing.assert_frame_equal(a.traits, b.traits)
     pd.testing.assert_frame_equal(a.events, b.events)
+    np.testing.assert_array_equal(a.relevant_clients, b.relevant_clients)
     assert not a.traits.equals(c.traits)
     assert not a.tables["page_visit"].equals(c.tables["page_visit"])
     assert not a.products.equals(c.products)
@@ -256,16 +266,16 @@ def test_tastes_shape_categories(data):
 def test_split_signal(rich):
     """The history predicts the challenge's targets, the true traits much better."""
     y, inside = _window_buyers(rich)
-    assert 0.08 <= y.mean() <= 0.25
+    assert 0.04 <= y.mean() <= 0.25
     y2, _ = _window_buyers(rich, 1)
-    assert 0.08 <= y2.mean() <= 0.25
+    assert 0.04 <= y2.mean() <= 0.25
     counts = _input_counts(rich)
     traits = rich.traits.to_numpy()
     noise = np.random.default_rng(0).normal(size=(len(y), 5))
     auc_noise, auc_counts, auc_traits = (_auc(X, y) for X in (noise, counts, traits))
     assert abs(auc_noise - 0.5) < 0.05
     assert auc_counts > 0.65
-    assert auc_traits > auc_counts + 0.05
+    assert auc_traits > auc_counts + 0.03
     # a popular category
     category = rich.products.set_index("sku").category
     top = category.loc[inside.sku].value_counts().index[0]
@@ -308,3 +318,220 @@ def test_parameters():
     more = make_events(5_000, random_state=0, event_shares={"product_buy": 0.05})
     share = len(more.tables["product_buy"]) / sum(len(t) for t in more.tables.values())
     assert 0.035 < share < 0.06
+
+
+# ----------------------------------------------------------------- relevant clients
+
+
+def _input_buyers(d):
+    buys = d.tables["product_buy"]
+    return buys.client_id[buys.timestamp < _cutoff(d)].unique()
+
+
+def test_relevant_clients(data):
+    rel = data.relevant_clients
+    assert rel.dtype == np.int64 and rel.ndim == 1
+    assert np.all(np.diff(rel) > 0)  # sorted, unique
+    assert np.isin(rel, data.traits.index).all()
+    # every buyer of the input period, and about as many other users (~50% active)
+    buyers = _input_buyers(data)
+    assert np.isin(buyers, rel).all()
+    active = np.isin(rel, buyers).mean()
+    assert 0.4 < active < 0.6
+    # the others had events in the input period, except ~1% without any
+    cut = _cutoff(data)
+    seen = np.unique(np.concatenate([t.client_id[t.timestamp < cut] for t in data.tables.values()]))
+    unseen = ~np.isin(rel, seen)
+    assert 0 < unseen.sum() <= 0.03 * rel.size
+    lengths = data.events["timestamp"].list.len().loc[rel]
+    assert (lengths == 0).any()  # some relevant clients have no events at all
+    # buyer-rich: relevant clients buy far more often than users at large
+    y, _ = _window_buyers(data)
+    rel_rate = y[data.traits.index.isin(rel)].mean()
+    assert rel_rate > 5 * y.mean() and rel_rate >= 0.04
+
+
+def test_relevant_tasks_measurable(large):
+    """At 50k users the tasks on the relevant clients have enough positives."""
+    d, tasks = large
+    assert 1_000 <= len(d.relevant_clients) <= 10_000
+    conversion = tasks.tasks["conversion"]
+    for y in (conversion.y_train, conversion.y_test):
+        assert (1 - y).mean() >= 0.05  # >= 5% of the relevant clients buy in each window
+    churn = tasks.tasks["churn"]
+    assert 0.4 < churn.mask.mean() < 0.6
+    assert (1 - churn.y_test[churn.mask]).sum() >= 60
+    least = {
+        "propensity_category": 60,
+        "propensity_sku": 30,
+        "propensity_price": 80,
+        "propensity_new_sku": 1,
+    }
+    for name, n_cols in least.items():
+        task = tasks.tasks[name]
+        for y in (task.y_train, task.y_test):
+            assert (y.sum(0) > 0).sum() >= n_cols, name
+
+
+# ------------------------------------------------------------------ product launches
+
+
+def test_product_launches(data):
+    model = data.model
+    launch = pd.Series(model.sku_launch_day, index=model.sku_id)
+    launched = np.isfinite(launch)
+    assert 0.05 < launched.mean() < 0.2
+    assert launch[launched].between(1, 138).all()
+    # no events of a sku before its launch day
+    sku_events = pd.concat([data.tables[name][["timestamp", "sku"]] for name in SKU_TABLES])
+    day = (sku_events.timestamp - data.start) / pd.Timedelta(days=1)
+    age = day.to_numpy() - launch.loc[sku_events.sku].to_numpy()
+    assert not (age < 0).any()
+    # a boost right after the launch that decays over weeks (events per sku and day)
+    ok = np.isfinite(age)
+    early = ((age >= 0) & (age < 14)).sum() / 14
+    late = ((age >= 70) & (age < 84)).sum() / 14
+    n_early = (launch[launched] < 139 - 14).sum()
+    n_late = (launch[launched] < 139 - 84).sum()
+    assert early / n_early > 2 * late / n_late
+    assert ok.mean() > 0.05  # launched skus take a real share of the carts and purchases
+
+
+def test_new_sku_targets_are_launches(large):
+    d, tasks = large
+    task = tasks.tasks["propensity_new_sku"]
+    launch = pd.Series(d.model.sku_launch_day, index=d.model.sku_id).loc[task.targets]
+    cut_day = (tasks.cut - d.start) / pd.Timedelta(days=1)
+    recent = launch.between(cut_day - 14, cut_day - 1).to_numpy()
+    assert recent.sum() >= 10
+    # the positives of both windows are (nearly all) launched products; a product
+    # launched earlier but first bought recently counts as new too
+    for y in (task.y_train, task.y_test):
+        bought = y.sum(0)
+        assert bought.sum() > 0
+        assert bought[recent].sum() > 0
+        assert bought[np.isfinite(launch.to_numpy())].sum() >= 0.75 * bought.sum()
+
+
+# ------------------------------------------------------------- purchase probabilities
+
+
+def _windows(d):
+    cut = _cutoff(d)
+    day = pd.Timedelta(days=14)
+    return [(cut, cut + day), (cut + day, cut + 2 * day)]
+
+
+def _binned_calibration(p, y, n_bins=6):
+    """Bins of roughly equal expected positives; returns (predicted, observed, n) per bin."""
+    order = np.argsort(p)
+    cum = np.cumsum(p[order])
+    edges = np.searchsorted(cum, np.linspace(0, cum[-1], n_bins + 1)[1:-1])
+    return [
+        (p[order][part].mean(), y[order][part].mean(), part.size)
+        for part in np.split(np.arange(p.size), edges)
+        if part.size
+    ]
+
+
+def _check_calibration(p, y, rel_tol=0.2):
+    p, y = np.ravel(p), np.ravel(y).astype(float)
+    assert p.min() >= 0 and p.max() <= 1
+    expected, observed = p.sum(), y.sum()
+    # total: within Poisson noise (4 sd) plus a small relative tolerance
+    assert abs(observed - expected) <= 4 * np.sqrt(expected) + rel_tol * expected
+    for pred, obs, n in _binned_calibration(p, y):
+        sd = np.sqrt(max(pred * (1 - pred), 1e-12) / n)
+        assert abs(obs - pred) <= 4 * sd + rel_tol * pred, (pred, obs, n)
+
+
+def test_purchase_probabilities_any(data):
+    for k, (a, b) in enumerate(_windows(data)):
+        p = purchase_probabilities(data, a, b)
+        assert p.shape == (len(data.traits),) and p.dtype == np.float64
+        y, _ = _window_buyers(data, k)
+        _check_calibration(p, y)
+        assert auroc(y, p) > 0.9
+        rel = data.traits.index.isin(data.relevant_clients)
+        assert auroc(y[rel], p[rel]) > 0.8
+    # a longer window, not aligned on midnight
+    a, b = data.start + pd.Timedelta(hours=30), data.start + pd.Timedelta(days=60.5)
+    p = purchase_probabilities(data, a, b)
+    buys = data.tables["product_buy"]
+    y = data.traits.index.isin(buys.client_id[(buys.timestamp >= a) & (buys.timestamp < b)])
+    _check_calibration(p, y)
+    # users: rows follow the given ids
+    ids = data.traits.index[[5, 3, 100]]
+    np.testing.assert_allclose(purchase_probabilities(data, a, b, users=ids), p[[5, 3, 100]])
+
+
+def _target_hits(d, window, field, targets, users):
+    buys = d.tables["product_buy"].join(
+        d.products.set_index("sku")[["category", "price"]], on="sku"
+    )
+    a, b = window
+    inside = buys[(buys.timestamp >= a) & (buys.timestamp < b) & buys[field].isin(targets)]
+    y = np.zeros((len(users), len(targets)), dtype=bool)
+    rows = pd.Index(users).get_indexer(inside.client_id)
+    ok = rows >= 0
+    y[rows[ok], pd.Index(targets).get_indexer(inside[field])[ok]] = True
+    return y
+
+
+@pytest.mark.parametrize("by", ["category", "sku", "price"])
+def test_purchase_probabilities_by_target(data, by):
+    # targets chosen on the input period only (no selection on the windows' outcomes)
+    buys = data.tables["product_buy"].join(data.products.set_index("sku"), on="sku")
+    targets = buys[by][buys.timestamp < _cutoff(data)].value_counts().index[:30].to_numpy()
+    # users still around in the windows (the others have probability 0)
+    alive = data.traits.quit_day > data.model.n_days - 40
+    users = data.traits.index[alive & (data.traits.first_day < data.model.n_days)]
+    for window in _windows(data)[: 1 if by == "price" else 2]:  # price: the slowest
+        p = purchase_probabilities(data, *window, by=by, targets=targets, users=users)
+        assert p.shape == (len(users), len(targets))
+        y = _target_hits(data, window, by, targets, users)
+        _check_calibration(p, y, rel_tol=0.25)
+        assert auroc(y, p) > 0.85
+        # per target, the ceiling beats overall activity
+        anyone = purchase_probabilities(data, *window, users=users)
+        assert auroc(y, p) > auroc(y, np.repeat(anyone[:, None], len(targets), axis=1))
+
+
+def test_oracle_on_the_tasks(large):
+    """Churn / conversion labels are 1 - P(buy); the ceiling is far above chance."""
+    d, tasks = large
+    users = tasks.X.index
+    lengths = tasks.X["timestamp"].list.len().to_numpy()
+    for name in ("churn", "conversion"):
+        task = tasks.tasks[name]
+        m = task.mask
+        for (a, b), y in zip(tasks.windows, (task.y_train, task.y_test), strict=True):
+            p = purchase_probabilities(d, a, b, users=users[m])
+            assert auroc(y[m], 1 - p) > 0.85
+            assert auroc(y[m], 1 - p) > auroc(y[m], -lengths[m]) + 0.05
+    for name, by in (("propensity_category", "category"), ("propensity_new_sku", "sku")):
+        task = tasks.tasks[name]
+        p = purchase_probabilities(d, *tasks.windows[1], by=by, targets=task.targets, users=users)
+        assert auroc(task.y_test, p) > 0.85
+
+
+def test_purchase_probabilities_errors(data):
+    a, b = _windows(data)[0]
+    with pytest.raises(ValueError, match="start < stop"):
+        purchase_probabilities(data, b, a)
+    with pytest.raises(ValueError, match="by must be"):
+        purchase_probabilities(data, a, b, by="url")
+    with pytest.raises(ValueError, match="unknown category targets"):
+        purchase_probabilities(data, a, b, by="category", targets=[-5])
+    with pytest.raises(ValueError, match="unknown price buckets"):
+        purchase_probabilities(data, a, b, by="price", targets=[100])
+    with pytest.raises(ValueError, match="unknown users"):
+        purchase_probabilities(data, a, b, users=[-1])
+    with pytest.raises(ValueError, match="make_events"):
+        purchase_probabilities({"traits": data.traits}, a, b)
+    # outside the log: zero
+    after = data.end + pd.Timedelta(days=1)
+    assert purchase_probabilities(data, after, after + pd.Timedelta(days=3)).max() == 0
+    # defaults: every target
+    p = purchase_probabilities(data, a, b, by="price", users=data.traits.index[:10])
+    assert p.shape == (10, 100)

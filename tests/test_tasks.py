@@ -74,6 +74,9 @@ def test_propensity_targets_and_popularity(tasks):
 
 
 def test_new_sku(tasks):
+    # default: first seen within 28 days before the cut (2022-01-05 00:00 .. 02-02)
+    assert tasks.tasks["propensity_new_sku"].targets.tolist() == [10, 11, 12]
+    tasks = make_tasks(group_events(log(), users=[6]), new_sku_days=14)
     new = tasks.tasks["propensity_new_sku"]
     assert new.targets.tolist() == [12]
     assert new.y_test[:, 0].tolist() == [0, 0, 1, 0, 0, 0]
@@ -105,3 +108,13 @@ def test_errors_name_the_problem():
     no_types = group_events(log().drop(columns="event_type"))
     with pytest.raises(ValueError, match=r"missing required column\(s\) \['event_type'\]"):
         make_tasks(no_types)
+
+
+def test_tasks_without_positives_are_skipped_with_a_warning():
+    df = log()
+    # no purchase in window 2 at all except user 4's, and none of a new sku
+    df = df[~df["client_id"].isin([3, 5])]
+    with pytest.warns(UserWarning, match="task 'propensity_new_sku' is skipped"):
+        tasks = make_tasks(group_events(df), new_sku_days=14)
+    assert "propensity_new_sku" not in tasks.tasks
+    assert "conversion" in tasks.tasks

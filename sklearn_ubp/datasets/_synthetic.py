@@ -1,9 +1,13 @@
 """``make_events``: synthetic event logs in the RecSys Challenge 2025 layout.
 
 A vectorised generative model of users (activity, tastes, price level, buy propensity,
-weekly rhythm, churn, drift) and of a catalog (categories, skus, urls, query codes).
-Everything is drawn with numpy over whole arrays: there is no per-user or per-event
-Python loop, so a million users take well under a minute.
+weekly rhythm, churn, drift) and of a catalog (categories, skus with product launches,
+urls, query codes). Everything is drawn with numpy over whole arrays: there is no
+per-user or per-event Python loop, so a million users take well under a minute.
+
+``purchase_probabilities`` computes, from the same model, the true probability that a
+user buys (anything, or each target category / sku / price bucket) in a time window:
+the ceiling of any score built from the events.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sklearn.utils import Bunch
 from .._arrow import CODE_LENGTH
 from ._recsys import build_event_frame
 
-__all__ = ["make_events"]
+__all__ = ["make_events", "purchase_probabilities"]
 
 _DAY = 86_400
 #: Shares of the event types in the full release (175.6M events, participants' count).
@@ -40,12 +44,33 @@ _ACTIVITY_MEDIAN = 0.02  # sessions per active day, median user
 _ACTIVITY_SIGMA = 1.8  # lognormal sigma of the activity
 _HAZARD_MEDIAN = 1 / 40  # churn hazard per day, median user
 _HAZARD_SIGMA = 1.2
+_BUY_LOGIT_MEAN, _BUY_LOGIT_SIGMA = -2.5, 1.8  # buy propensity: logit-normal
+_BUY_ACTIVITY, _BUY_LIFE = 0.5, 0.5  # correlations of the buy logit with log activity, -log hazard
+_ADD_EXP, _CONV_EXP, _DIRECT_EXP = 1.5, 1.0, 2.5  # add, conversion, direct buys ~ b ** exp
+_SKU_ZIPF = 1.8  # exponent of the sku popularity inside a category
 _EARLY = 0.3  # first_day ~ U(-_EARLY * n_days, n_days)
 _MAX_SESSIONS = 5_000  # cap of one user's sessions
 _MAX_SESSION_SIZE = 500
 _ARRIVAL_CART = 0.3  # relative cart rate in the arrival session
 _DIRECT_BUY_SHARE = 0.15  # share of purchases without an add_to_cart before
 _DELAYED_BUY_SHARE = 0.2  # share of cart purchases made in a later session
+_DELAY_DAYS = 2.0  # mean extra delay (days) of those later purchases
+_FRESH = 0.35  # share of a session's events whose category is drawn afresh (not the focal one)
+_WEEK_ROUNDS = 12  # rejection rounds of the weekly rhythm
+# price tilts: a candidate category (sku) is accepted with probability
+# exp(-0.5 * ((price quantile - price_level) / width) ** 2), else redrawn; after the last
+# round the fresh draw is kept untested
+_CAT_TILT, _CAT_ROUNDS = 0.25, 2
+_SKU_TILT, _SKU_ROUNDS = 0.15, 2
+# product launches: a share of the skus (never a category's most popular one) is released
+# on a random day of the log; its popularity is base + A exp(-age / tau) from then on
+_LAUNCH_SHARE = 0.1
+_LAUNCH_BOOST = 1.5  # median A (lognormal), relative to the category's top sku
+_LAUNCH_BOOST_SIGMA = 0.7
+_LAUNCH_TAU = (21.0, 56.0)  # tau ~ U(21, 56) days
+_LEVEL_GRID = 129  # price levels at which the sku acceptance rates are tabulated
+_GAP_DAYS = 28  # the challenge's input ends at midnight of the last day - 27 days
+_EMPTY_RELEVANT = 0.01  # relevant clients without events, per relevant client with events
 
 _DESCR = """\
 Synthetic RecSys Challenge 2025 event log
@@ -57,9 +82,14 @@ Catalog
 -------
 * ``n_categories`` categories with Zipf popularity and a price level each.
 * ``n_skus`` skus, each in one category (popular categories hold more skus), with a
-  Zipf popularity inside its category, a price near its category's price level
-  (``price`` is one of ``n_price_buckets`` quantile buckets) and a ``name`` of 16 codes
-  = the category's code centroid + noise, clipped to 0..255.
+  Zipf popularity inside its category (exponent 1.8), a price near its category's
+  price level (``price`` is one of ``n_price_buckets`` quantile buckets) and a ``name``
+  of 16 codes = the category's code centroid + noise, clipped to 0..255.
+* product launches: 10% of the skus (never a category's most popular one) are released
+  on a random day of the log. Before it they have no events; from it their popularity
+  inside the category is ``base + A exp(-age / tau)`` (``A`` lognormal with median 1.5
+  times the weight of the category's top sku; ``tau`` uniform in 21..56 days): new
+  products sell well for a few weeks, then fall back to their base popularity.
 * ``n_urls`` urls: one product page per popular sku, one page per category and
   generic pages with Zipf popularity. Ids are shuffled (no structure in the ids).
 * search queries: per category a few query prototypes (category centroid + noise),
@@ -78,10 +108,13 @@ Users (the columns of ``traits``, float64, indexed by ``client_id``)
   session on ``first_day`` (a first visit: its cart rate is 0.3 times the user's
   usual one); after ``quit_day`` the user goes quiet (only the tail of
   the last session and cart follow-ups can spill over by minutes).
-* ``buy_propensity`` (0..1): raises the share of add_to_cart events (as
-  ``buy_propensity ** 0.6``) and the chance ``conversion`` (as ``buy_propensity ** 0.4``)
-  that an add_to_cart ends in a purchase; ``conversion`` is that chance (a function of
-  ``buy_propensity``, kept for convenience).
+* ``buy_propensity`` (0..1, logit-normal, correlated with the activity and with the
+  lifetime: engaged, loyal users buy more): the share of add_to_cart events grows as
+  ``buy_propensity ** 1.5``, the chance ``conversion`` that an add_to_cart ends in a
+  purchase as ``buy_propensity`` and the share of direct purchases as
+  ``buy_propensity ** 2.5``; ``conversion`` is that chance (a function of
+  ``buy_propensity``, kept for convenience). Purchases concentrate on a minority of
+  repeat buyers (about 3 purchases per buyer).
 * ``search_propensity``: multiplies the share of search queries.
 * ``price_level`` (0..1, a price quantile): categories and skus whose price quantile is
   near it are preferred.
@@ -101,15 +134,27 @@ visit, a search, an add_to_cart or (rarely) a direct purchase, with per-user
 probabilities set by the buy and search propensities and calibrated so that the
 shares of the event types match ``event_shares``. An add_to_cart is followed by a
 purchase of the same sku (minutes later in the same session, or in a later one), by a
-remove_from_cart, or by nothing. Items: a category from the current taste (with a tilt
-to the user's price level), then a sku by popularity (with a price tilt). Page visits
-go to a product page (45%), a category page (20%) or a generic page. Timestamps are
-whole seconds. Heavy users buy more in absolute terms (their share of purchases is the
-same), so purchases concentrate on a minority of users, as in the release.
+remove_from_cart, or by nothing. Items: a category from the current taste, then a sku
+by the day's popularity; both are tilted to the user's price level by rejection (a
+candidate is kept with probability ``exp(-0.5 (gap / width) ** 2)``, width 0.25 for
+categories and 0.15 for skus, else redrawn; two rounds, then a last draw is kept).
+Page visits go to a product page (45%), a category page (20%) or a generic page.
+Timestamps are whole seconds. Heavy users buy more in absolute terms, so purchases
+concentrate on a minority of users, as in the release.
 
 The challenge's split applies: ``cutoff = end.normalize() - 27 days``; input = events
 before ``cutoff``, target windows ``[cutoff, cutoff + 14d)`` and
 ``[cutoff + 14d, cutoff + 28d)`` (the last 28 days of the log).
+
+Relevant clients
+----------------
+As in the release (1M relevant clients among 18.7M, 511k of them "active", i.e. with a
+purchase in the released history), ``relevant_clients`` holds every user with a
+purchase in the input period, as many users drawn at random among those with other
+events in the input period, and about 1% more drawn among users without events in it
+(some of whom appear in the target windows). Evaluating the downstream tasks on them
+(``make_tasks(data.events.loc[data.relevant_clients])``) keeps the marginals of the
+whole log while the evaluated population is rich in buyers.
 """
 
 
@@ -262,9 +307,21 @@ def make_events(
             events are rows of empty lists.
         ``traits``
             DataFrame of the true latent traits (float64), same index as ``events``.
+        ``relevant_clients``
+            Sorted int64 array of the client ids on which the challenge's downstream
+            tasks are evaluated: every user with a purchase before the challenge's
+            ``cutoff`` (see Notes), as many users sampled among those with other events
+            before it, and about 1% more sampled among users without events before it.
         ``start``, ``end``
             Timestamps: midnight of the first day, and the last second of the last
             day; every event lies in ``[start, end]``.
+        ``model``
+            Bunch of the hidden parameters of the generative model that are not in
+            ``traits`` (taste factors, catalog popularity by day, price quantiles,
+            launch days, per-user event probabilities), used by
+            :func:`purchase_probabilities`. ``model.sku_launch_day`` gives each sku's
+            launch day (``-inf``: available from the start), in the order of
+            ``model.sku_id``.
         ``DESCR``
             Description of the model.
 
@@ -275,15 +332,19 @@ def make_events(
     ``cutoff`` and the 14 days after (the last 28 days of the log).
 
     With the release's marginals (1% purchases, a median of 2 events per user) a
-    14-day window holds only about ``0.01 * n_users`` purchases, so about 0.8% of the
-    users buy in a window (400 of 50,000) and rare target categories and skus have few
-    positives. The downstream tasks of the challenge are scored on its *relevant
-    clients*, a far more active, longer-lived and buyer-rich population than the whole
-    release. To simulate such a population, raise the activity, the lifetime and the
-    purchase share; e.g. ``make_events(50_000, activity_scale=5, lifetime_scale=8,
-    event_shares={"product_buy": 0.04, "add_to_cart": 0.08, "remove_from_cart":
-    0.02})`` has about 12% of the users buying in each window and positives for each
-    of the 100 most bought categories and skus.
+    14-day window holds only about ``0.01 * n_users`` purchases, so well under 1% of
+    all users buy in a window. The downstream tasks of the challenge are scored on its
+    *relevant clients*, which are rich in buyers: evaluate on ``relevant_clients``
+    (about 2,000 of 50,000 users, of whom about 7% buy in each window). The number of
+    positives still grows with ``n_users`` only: at 50,000 users about 170 (user,
+    category) and 60 (user, sku) pairs of the top-100 targets, and about 20 of the new
+    skus, are positive in a window, too few for a model fitted per target to learn the
+    sku and new-sku tasks well; 200,000 users have about four times as many.
+    To get many more, raise the activity, the lifetime and the purchase share; e.g.
+    ``make_events(50_000, activity_scale=5, lifetime_scale=8, event_shares=
+    {"product_buy": 0.04, "add_to_cart": 0.08, "remove_from_cart": 0.02})`` has about
+    6% of all users buying in each window and positives for nearly all of the 100 most
+    bought categories and skus.
 
     Examples
     --------
@@ -309,6 +370,14 @@ def make_events(
     >>> y = data.traits.index.isin(in_window.client_id)
     >>> y.shape
     (200,)
+
+    The relevant clients include every buyer of the input period:
+
+    >>> buyers = buys.client_id[buys.timestamp < cutoff].unique()
+    >>> bool(pd.Index(buyers).isin(data.relevant_clients).all())
+    True
+    >>> len(data.relevant_clients) > len(buyers)  # plus non-buyers, about as many
+    True
     """
     n_users = int(n_users)
     n_days = int(n_days)
@@ -340,7 +409,13 @@ def make_events(
         raise ValueError("start must be a naive timestamp (naive times mean UTC).")
     rng = _rng(random_state)
 
-    catalog = _make_catalog(rng, n_skus, n_categories, n_urls, n_price_buckets, n_tastes)
+    catalog = _make_catalog(rng, n_skus, n_categories, n_urls, n_price_buckets, n_tastes, n_days)
+    day_weights = _sku_day_weights(catalog, n_days)
+    day_group = np.arange(n_days, dtype=np.int64)[:, None] * n_categories + catalog["sku_cat"]
+    catalog["sku_day_flat"] = _grouped_sampler(
+        day_group.ravel(), day_weights.ravel(), n_days * n_categories
+    )
+    del day_group
     users = _make_users(rng, n_users, n_days, catalog["taste_pop"], lifetime_scale)
     users["activity"] *= activity_scale
     ev = _make_base_events(rng, users, catalog, shares, n_days, start_ts.weekday())
@@ -359,15 +434,64 @@ def make_events(
     events = build_event_frame(tables, products, users=ids)
     traits = _traits_frame(users, n_days, n_tastes)
     end = start_ts + pd.Timedelta(days=n_days) - pd.Timedelta(seconds=1)
+    cutoff = (n_days - _GAP_DAYS) * _DAY  # the challenge's split, in seconds from start
+    relevant = _relevant_clients(rng, ids, tables, cutoff, origin=start_ts)
+    model = Bunch(
+        n_days=n_days,
+        weekday0=start_ts.weekday(),
+        n_price_buckets=n_price_buckets,
+        cat_id=catalog["cat_id"],
+        cat_price_q=catalog["cat_price_q"],
+        taste_cat=catalog["taste_cat"],
+        sku_id=catalog["sku_id"],
+        sku_cat=catalog["sku_cat"],
+        sku_price=catalog["sku_price"],
+        sku_price_q=catalog["sku_price_q"],
+        sku_launch_day=catalog["launch_day"],
+        sku_day_weights=day_weights,
+        p_add=users["p_add"],
+        p_direct=users["p_direct"],
+    )
     return Bunch(
         tables=tables,
         products=products,
         events=events,
         traits=traits,
+        relevant_clients=relevant,
         start=start_ts,
         end=end,
+        model=model,
         DESCR=_DESCR,
     )
+
+
+def _relevant_clients(
+    rng: np.random.Generator,
+    ids: np.ndarray,
+    tables: Mapping[str, pd.DataFrame],
+    cutoff: int,
+    origin: pd.Timestamp,
+) -> np.ndarray:
+    """The challenge's relevant clients, from the input period (before ``cutoff``).
+
+    Every user with a purchase in the input period (the release's "active clients"), as
+    many users sampled from those with other events in it, and about 1% more drawn from
+    users without events in it (who may still have events in the target windows).
+    """
+    limit = np.datetime64(origin.to_datetime64(), "us") + np.timedelta64(int(cutoff), "s")
+
+    def before(t: pd.DataFrame) -> np.ndarray:  # tables are in time order
+        stamps = t["timestamp"].to_numpy()
+        return np.unique(t["client_id"].to_numpy()[: np.searchsorted(stamps, limit)])
+
+    buyers = before(tables["product_buy"])
+    with_events = np.unique(np.concatenate([before(t) for t in tables.values()]))
+    others = np.setdiff1d(with_events, buyers, assume_unique=True)
+    sampled = rng.choice(others, min(others.size, buyers.size), replace=False)
+    empty = np.setdiff1d(ids, with_events, assume_unique=True)
+    n_empty = int(round(_EMPTY_RELEVANT * (buyers.size + sampled.size)))
+    picked = rng.choice(empty, min(empty.size, max(n_empty, 1)), replace=False)
+    return np.sort(np.concatenate([buyers, sampled, picked])).astype(np.int64)
 
 
 def _make_catalog(
@@ -377,6 +501,7 @@ def _make_catalog(
     n_urls: int,
     n_buckets: int,
     n_tastes: int,
+    n_days: int,
 ) -> dict[str, np.ndarray]:
     cat_pop = _zipf(n_cat, 0.9)
     # skus per category: one each, the rest proportional to popularity^0.7
@@ -385,8 +510,7 @@ def _make_catalog(
     # Zipf popularity inside the category (rank = position inside the category)
     first = np.concatenate([[0], np.cumsum(1 + extra)[:-1]])
     rank_in_cat = np.arange(n_skus) - first[sku_cat]
-    sku_pop_in_cat = 1.0 / (1.0 + rank_in_cat) ** 1.1
-    sku_pop = sku_pop_in_cat / np.bincount(sku_cat, sku_pop_in_cat)[sku_cat] * cat_pop[sku_cat]
+    sku_pop_in_cat = 1.0 / (1.0 + rank_in_cat) ** _SKU_ZIPF
 
     # price: category level + noise, bucketed by quantile over skus
     cat_level = rng.beta(2.0, 2.0, n_cat)
@@ -414,10 +538,22 @@ def _make_catalog(
     taste_flat = (taste_cum + np.arange(n_tastes)[:, None]).ravel()
     taste_pop = _zipf(n_tastes, 0.6)[rng.permutation(n_tastes)]
 
+    # product launches: released on a random day, boosted at first, never rank 0
+    candidates = np.flatnonzero(rank_in_cat > 0)
+    n_launch = min(int(round(_LAUNCH_SHARE * n_skus)), candidates.size)
+    launched = np.sort(rng.choice(candidates, n_launch, replace=False))
+    launch_day = np.full(n_skus, -np.inf)
+    launch_day[launched] = rng.integers(1, n_days, n_launch)
+    boost = np.zeros(n_skus)
+    boost[launched] = _LAUNCH_BOOST * np.exp(rng.normal(0.0, _LAUNCH_BOOST_SIGMA, n_launch))
+    tau = np.ones(n_skus)
+    tau[launched] = rng.uniform(*_LAUNCH_TAU, n_launch)
+
     # urls: product pages for the popular skus, category pages, generic pages
     n_pages = min(n_skus, int(0.6 * n_skus), n_urls - n_cat - 100)
     url_perm = _random_ids(rng, n_urls, 0)
-    by_pop = np.argsort(-sku_pop, kind="stable")
+    peak = (sku_pop_in_cat + boost) / np.bincount(sku_cat, sku_pop_in_cat)[sku_cat]
+    by_pop = np.argsort(-peak * cat_pop[sku_cat], kind="stable")
     sku_url = np.full(n_skus, -1, dtype=np.int64)
     sku_url[by_pop[:n_pages]] = url_perm[:n_pages]
     cat_url = url_perm[n_pages : n_pages + n_cat]
@@ -427,7 +563,10 @@ def _make_catalog(
 
     return {
         "sku_cat": sku_cat,
-        "sku_flat": _grouped_sampler(sku_cat, sku_pop_in_cat, n_cat),
+        "sku_base": sku_pop_in_cat,
+        "launch_day": launch_day,
+        "launch_boost": boost,
+        "launch_tau": tau,
         "sku_price": sku_price,
         "sku_price_q": price_q,
         "sku_name": sku_name,
@@ -439,11 +578,29 @@ def _make_catalog(
         "proto": proto,
         "proto_cum": proto_cum,
         "taste_flat": taste_flat,
+        "taste_cat": taste_cat,
         "taste_pop": taste_pop,
         "generic_url": generic_url,
         "generic_cum": generic_cum,
         "n_cat": np.int64(n_cat),
     }
+
+
+def _sku_day_weights(catalog: dict[str, np.ndarray], n_days: int) -> np.ndarray:
+    """Popularity of each sku inside its category on each day, ``(n_days, n_skus)``.
+
+    A launched sku has weight 0 before its launch day and ``base + A exp(-age / tau)``
+    from it (``age`` in days at mid-day; the category's top sku has weight 1); rows sum
+    to one per category.
+    """
+    day = np.arange(n_days, dtype=np.float64)[:, None] + 0.5
+    age = day - catalog["launch_day"][None, :]
+    boost = catalog["launch_boost"] * np.exp(-np.maximum(age, 0.0) / catalog["launch_tau"])
+    w = (age >= 0) * (catalog["sku_base"][None, :] + boost)
+    sku_cat = catalog["sku_cat"]
+    starts = np.flatnonzero(np.r_[True, sku_cat[1:] != sku_cat[:-1]])
+    totals = np.add.reduceat(w, starts, axis=1)
+    return w / np.repeat(totals, np.diff(np.r_[starts, sku_cat.size]), axis=1)
 
 
 def _draw_tastes(
@@ -464,8 +621,14 @@ def _make_users(
 ) -> dict[str, np.ndarray]:
     # sorted, gapped client ids (so that ids are not row positions)
     client_id = np.sort(_random_ids(rng, n, 1000))
-    activity = _ACTIVITY_MEDIAN * np.exp(rng.normal(0.0, _ACTIVITY_SIGMA, n))
-    hazard = _HAZARD_MEDIAN / lifetime_scale * np.exp(rng.normal(0.0, _HAZARD_SIGMA, n))
+    # the buy propensity is correlated with the activity and the lifetime (which are
+    # independent of each other): engaged, loyal users buy more
+    z_act = rng.normal(0.0, 1.0, n)
+    z_life = rng.normal(0.0, 1.0, n)
+    rest = np.sqrt(max(1.0 - _BUY_ACTIVITY**2 - _BUY_LIFE**2, 0.0))
+    z_buy = _BUY_ACTIVITY * z_act + _BUY_LIFE * z_life + rest * rng.normal(0.0, 1.0, n)
+    activity = _ACTIVITY_MEDIAN * np.exp(_ACTIVITY_SIGMA * z_act)
+    hazard = _HAZARD_MEDIAN / lifetime_scale * np.exp(-_HAZARD_SIGMA * z_life)
     first_day = rng.uniform(-_EARLY * n_days, n_days, n)
     quit_day = np.minimum(first_day + rng.exponential(1.0, n) / hazard, 2.0 * n_days)
     idx0, w0 = _draw_tastes(rng, n, taste_pop)
@@ -476,7 +639,7 @@ def _make_users(
         "churn_hazard": hazard,
         "first_day": first_day,
         "quit_day": quit_day,
-        "buy_propensity": rng.beta(0.7, 2.5, n),
+        "buy_propensity": 1.0 / (1.0 + np.exp(-(_BUY_LOGIT_MEAN + _BUY_LOGIT_SIGMA * z_buy))),
         "search_propensity": rng.gamma(2.0, 0.5, n),
         "price_level": rng.beta(2.0, 2.0, n),
         "weekly_phase": rng.uniform(0.0, 7.0, n),
@@ -498,55 +661,69 @@ def _draw_category(
     users: dict[str, np.ndarray],
     catalog: dict[str, np.ndarray],
     n_days: int,
-    n_candidates: int = 2,
 ) -> np.ndarray:
-    """Categories from the users' current tastes, tilted towards their price level."""
-    n = user.size
+    """Categories from the users' current tastes, tilted towards their price level.
+
+    A candidate is drawn from the current taste mixture and accepted with probability
+    ``exp(-0.5 ((price quantile - level) / _CAT_TILT) ** 2)``; rejected ones are redrawn,
+    for ``_CAT_ROUNDS`` tested rounds, then a last draw is kept untested.
+    """
     n_cat = int(catalog["n_cat"])
     w_end = np.clip(users["drift"][user] * (t_day / n_days), 0.0, 1.0)
     level = users["price_level"][user]
-    best = np.zeros(n, dtype=np.int64)
-    best_score = np.full(n, -np.inf)
-    for _ in range(n_candidates):
-        late = rng.random(n) < w_end
-        u = rng.random(n)
-        w = np.where(late[:, None], users["w1"][user], users["w0"][user])
-        idx = np.where(late[:, None], users["idx1"][user], users["idx0"][user])
+
+    def draw(idx: np.ndarray) -> np.ndarray:
+        m = idx.size
+        late = rng.random(m) < w_end[idx]
+        u = rng.random(m)
+        who = user[idx]
+        w = np.where(late[:, None], users["w1"][who], users["w0"][who])
+        tastes = np.where(late[:, None], users["idx1"][who], users["idx0"][who])
         slot = (u >= w[:, 0]).astype(np.int64) + (u >= w[:, 0] + w[:, 1])
         slot = np.minimum(slot, 2)
-        taste = idx[np.arange(n), slot].astype(np.int64)
-        flat = np.searchsorted(catalog["taste_flat"], taste + rng.random(n), side="right")
-        cat = np.minimum(flat - taste * n_cat, n_cat - 1)
-        # Gumbel-max choice among candidates with price affinity weights
-        gap = (catalog["cat_price_q"][cat] - level) / 0.25
-        score = -0.5 * gap * gap + rng.gumbel(size=n)
-        better = score > best_score
-        best[better] = cat[better]
-        best_score[better] = score[better]
-    return best
+        taste = tastes[np.arange(m), slot].astype(np.int64)
+        flat = np.searchsorted(catalog["taste_flat"], taste + rng.random(m), side="right")
+        return np.minimum(flat - taste * n_cat, n_cat - 1)
+
+    pending = np.arange(user.size)
+    cat = draw(pending)
+    for _ in range(_CAT_ROUNDS):
+        gap = (catalog["cat_price_q"][cat[pending]] - level[pending]) / _CAT_TILT
+        pending = pending[np.log(rng.random(pending.size)) >= -0.5 * gap * gap]
+        cat[pending] = draw(pending)
+    return cat
 
 
 def _draw_sku(
     rng: np.random.Generator,
     cat: np.ndarray,
     level: np.ndarray,
+    day: np.ndarray,
     catalog: dict[str, np.ndarray],
-    n_candidates: int = 3,
 ) -> np.ndarray:
-    """Skus of the given categories by popularity, tilted towards the price level."""
-    n = cat.size
-    flat = catalog["sku_flat"]
-    best = np.zeros(n, dtype=np.int64)
-    best_score = np.full(n, -np.inf)
-    for _ in range(n_candidates):
-        sku = np.searchsorted(flat, cat + rng.random(n), side="right")
-        sku = np.minimum(sku, flat.size - 1)
-        gap = (catalog["sku_price_q"][sku] - level) / 0.15
-        score = -0.5 * gap * gap + rng.gumbel(size=n)
-        better = score > best_score
-        best[better] = sku[better]
-        best_score[better] = score[better]
-    return best
+    """Skus of the given categories by the day's popularity, tilted towards the price level.
+
+    Same rejection scheme as the categories (``_SKU_TILT``, ``_SKU_ROUNDS``).
+    """
+    flat = catalog["sku_day_flat"]
+    n_skus = catalog["sku_cat"].size
+    group = day.astype(np.int64) * int(catalog["n_cat"]) + cat
+
+    def draw(idx: np.ndarray) -> np.ndarray:
+        keys = group[idx] + rng.random(idx.size)
+        # searching sorted keys is much faster (cache-friendly) than random ones
+        order = np.argsort(keys)
+        pos = np.empty(idx.size, dtype=np.int64)
+        pos[order] = np.searchsorted(flat, keys[order], side="right")
+        return np.minimum(pos, flat.size - 1) - day[idx].astype(np.int64) * n_skus
+
+    pending = np.arange(cat.size)
+    sku = draw(pending)
+    for _ in range(_SKU_ROUNDS):
+        gap = (catalog["sku_price_q"][sku[pending]] - level[pending]) / _SKU_TILT
+        pending = pending[np.log(rng.random(pending.size)) >= -0.5 * gap * gap]
+        sku[pending] = draw(pending)
+    return sku
 
 
 def _weekly_days(
@@ -556,7 +733,7 @@ def _weekly_days(
     phase: np.ndarray,
     strength: np.ndarray,
     weekday0: int,
-    rounds: int = 12,
+    rounds: int = _WEEK_ROUNDS,
 ) -> np.ndarray:
     """Days uniform in ``[lo, hi)`` thinned by the weekly rhythm (rejection sampling)."""
     t = lo + rng.random(lo.size) * (hi - lo)
@@ -594,8 +771,8 @@ def _make_base_events(
 
     # --- per-user event type probabilities, calibrated to the target shares -------
     b = users["buy_propensity"]
-    add_w = b**0.6
-    conv_w = b**0.4
+    add_w = b**_ADD_EXP
+    conv_w = b**_CONV_EXP
     s_buy, s_add, s_rm = shares["product_buy"], shares["add_to_cart"], shares["remove_from_cart"]
     weight = expected if expected.sum() > 0 else np.ones(n_users)
     # first visits rarely end in the cart: the cart-eligible mass of events
@@ -619,12 +796,17 @@ def _make_base_events(
     conv = np.minimum(conv, 0.95)
     kept = (add_mass * (1 - conv)).sum()
     p_remove = min(1.0, s_rm * total / base_share / kept) if kept > 0 else 0.0
-    p_direct = b * (direct / base_share) * total / max((cart_weight * b).sum(), 1e-300)
+    direct_w = b**_DIRECT_EXP
+    p_direct = (
+        direct_w * (direct / base_share) * total / max((cart_weight * direct_w).sum(), 1e-300)
+    )
     p_direct = np.minimum(p_direct, 0.2)
     sp = users["search_propensity"]
     p_search = sp * (shares["search_query"] / base_share) * total / max((weight * sp).sum(), 1e-300)
     p_search = np.minimum(p_search, 0.9 - p_add - p_direct)
     users["conversion"] = conv
+    users["p_add"] = p_add
+    users["p_direct"] = p_direct
 
     # --- sessions ------------------------------------------------------------------
     sess_user = np.repeat(np.arange(n_users, dtype=np.int64), n_sess)
@@ -670,7 +852,7 @@ def _make_base_events(
     # categories: the session's focal category, or a fresh draw
     sess_cat = _draw_category(rng, sess_user, sess_t / _DAY, users, catalog, n_days)
     cat = sess_cat[sess]
-    fresh = rng.random(n_ev) < 0.35
+    fresh = rng.random(n_ev) < _FRESH
     cat[fresh] = _draw_category(rng, user[fresh], t[fresh] / _DAY, users, catalog, n_days)
     return {"user": user, "t": t, "kind": kind, "cat": cat, "p_remove": p_remove, "hi": hi}
 
@@ -689,7 +871,8 @@ def _make_tables(
 
     # products for carts and direct purchases
     carted = np.flatnonzero((kind == _ADD) | (kind == _BUY))
-    sku_carted = _draw_sku(rng, cat[carted], level[user[carted]], catalog)
+    day = t // _DAY
+    sku_carted = _draw_sku(rng, cat[carted], level[user[carted]], day[carted], catalog)
     is_add = kind[carted] == _ADD
     add_pos = carted[is_add]
     add_sku = sku_carted[is_add]
@@ -700,7 +883,7 @@ def _make_tables(
     removed = ~bought & (rng.random(add_pos.size) < ev["p_remove"])
     delay = 1.0 + rng.exponential(600.0, add_pos.size)
     later = rng.random(add_pos.size) < _DELAYED_BUY_SHARE
-    delay[later] += rng.exponential(2.0 * _DAY, int(later.sum()))
+    delay[later] += rng.exponential(_DELAY_DAYS * _DAY, int(later.sum()))
     limit = np.maximum(ev["hi"][user[add_pos]] * _DAY, t[add_pos] + 1.0)
     follow_t = np.minimum(t[add_pos] + delay, np.minimum(limit, last)).astype(np.int64)
     remove_delay = 1.0 + rng.exponential(300.0, add_pos.size)
@@ -717,7 +900,7 @@ def _make_tables(
     page = rng.random(visit.size)
     url = np.empty(visit.size, dtype=np.int64)
     prod = page < 0.45
-    prod_sku = _draw_sku(rng, v_cat[prod], level[v_user[prod]], catalog, n_candidates=2)
+    prod_sku = _draw_sku(rng, v_cat[prod], level[v_user[prod]], day[visit][prod], catalog)
     prod_url = catalog["sku_url"][prod_sku]
     prod_url[prod_url < 0] = catalog["cat_url"][v_cat[prod][prod_url < 0]]
     url[prod] = prod_url
@@ -792,3 +975,369 @@ def _traits_frame(users: dict[str, np.ndarray], n_days: int, n_tastes: int) -> p
         cols[f"pref_end_{k}"] = p1[:, k]
     index = pd.Index(users["client_id"], name="client_id")
     return pd.DataFrame({k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}, index=index)
+
+
+# --------------------------------------------------------------------------------------
+# True purchase probabilities
+# --------------------------------------------------------------------------------------
+
+_BY = ("category", "sku", "price")
+_CHUNK = 4096  # users per block in purchase_probabilities
+_PAD_DAYS = 10  # days before a window whose delayed purchases can still land in it
+
+
+def purchase_probabilities(
+    data: Bunch,
+    start: Any,
+    stop: Any,
+    *,
+    by: str | None = None,
+    targets: Any = None,
+    users: Any = None,
+) -> np.ndarray:
+    """True probabilities that users buy in a time window, from the generator's model.
+
+    Computed from the rate model that :func:`make_events` samples from (the users'
+    ``traits``, the catalog and the same formulas), not from the sampled events: the
+    number of sessions in a day is Poisson (activity, active window, weekly rhythm),
+    sessions have a geometric number of events, each event is a purchase with the
+    user's probability (``p_add * conversion + p_direct``, damped in the arrival
+    session) and its category and sku follow the user's drifting taste, price level
+    and the catalog's daily popularity (product launches included), with 65% of a
+    session's events in its focal category. Hence, per target, the chance that a
+    session buys it has a closed form, and the number of such sessions in the window is
+    Poisson: ``P = 1 - exp(-expected sessions that buy it)`` (times the arrival
+    session's own term).
+
+    Exact up to small approximations: whole-day resolution inside ``[start, stop)``
+    (windows from midnight to midnight are exact), a user's sessions are placed at the
+    user's preferred hour when a purchase made days later in the session's cart may fall
+    into the window, the skus' acceptance rates by price level are interpolated on a grid
+    of levels, the cap on session sizes is ignored, and for ``by="price"`` the mixture
+    over a session's focal category is matched by its first two moments (exact for
+    ``by="category"`` and ``by="sku"``).
+
+    Parameters
+    ----------
+    data : sklearn.utils.Bunch
+        The output of :func:`make_events` (it uses ``traits``, ``start`` and ``model``).
+    start, stop : datetime-like
+        The window ``[start, stop)``, e.g. a target window of
+        :func:`sklearn_ubp.evaluation.make_tasks` (``tasks.windows[0]``).
+    by : {None, "category", "sku", "price"}, default=None
+        ``None``: the probability of at least one purchase. Otherwise the probability of
+        at least one purchase of each target (a category id, a sku id or a price bucket).
+    targets : array-like, optional
+        The target categories / skus / price buckets (ids as in ``data.products``), e.g.
+        ``task.targets``; default all of them. Ignored when ``by=None``.
+    users : array-like of client ids, optional
+        Rows of the result; default ``data.traits.index``.
+
+    Returns
+    -------
+    p : ndarray of float64
+        Shape ``(n_users,)`` when ``by=None``, else ``(n_users, n_targets)``. The churn
+        and conversion labels of :func:`sklearn_ubp.evaluation.make_tasks` (1 = no
+        purchase in the window) have probability ``1 - p``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_ubp.datasets import make_events, purchase_probabilities
+    >>> data = make_events(n_users=2_000, n_days=60, random_state=0)
+    >>> start = data.end.normalize() - pd.Timedelta(days=27)
+    >>> stop = start + pd.Timedelta(days=14)
+    >>> p = purchase_probabilities(data, start, stop)
+    >>> p.shape, bool(((p >= 0) & (p <= 1)).all())
+    ((2000,), True)
+    >>> buyers = data.tables["product_buy"].query("@start <= timestamp < @stop").client_id
+    >>> bought = data.traits.index.isin(buyers)
+    >>> bool(p[bought].mean() > 5 * p[~bought].mean())
+    True
+    >>> top = data.products.category.value_counts().index[:3].to_numpy()
+    >>> purchase_probabilities(data, start, stop, by="category", targets=top).shape
+    (2000, 3)
+    """
+    model = data["model"] if "model" in data else None
+    if model is None:
+        raise ValueError("data must be the output of make_events (it has no 'model').")
+    traits = data["traits"]
+    n_days = int(model["n_days"])
+    origin = pd.Timestamp(data["start"])
+    lo_day = (pd.Timestamp(start) - origin) / pd.Timedelta(days=1)
+    hi_day = (pd.Timestamp(stop) - origin) / pd.Timedelta(days=1)
+    if not hi_day > lo_day:
+        raise ValueError(f"need start < stop; got {start!r}, {stop!r}.")
+    lo_day, hi_day = max(float(lo_day), 0.0), min(float(hi_day), float(n_days))
+    if users is None:
+        rows = np.arange(len(traits))
+    else:
+        ids = np.asarray(users).ravel()
+        rows = traits.index.get_indexer(ids)
+        if (rows < 0).any():
+            raise ValueError(f"unknown users, e.g. {ids[rows < 0][:5].tolist()}.")
+    if by is not None and by not in _BY:
+        raise ValueError(f"by must be None or one of {_BY}; got {by!r}.")
+    cols = None if by is None else _target_columns(model, by, targets)
+    n_out = 1 if cols is None else cols.size
+    out = np.empty((rows.size, n_out))
+    if rows.size and n_out and hi_day > lo_day:
+        ctx = _ProbabilityContext(model, by, cols, lo_day, hi_day)
+        for i in range(0, rows.size, _CHUNK):
+            block = rows[i : i + _CHUNK]
+            out[i : i + _CHUNK] = ctx.probabilities(traits.iloc[block], model, block)
+    elif rows.size and n_out:
+        out[:] = 0.0
+    return out[:, 0] if cols is None else out
+
+
+def _target_columns(model: Mapping[str, Any], by: str, targets: Any) -> np.ndarray:
+    """Internal indices of the targets (categories, skus or price buckets)."""
+    if by == "price":
+        n_buckets = int(model["n_price_buckets"])
+        if targets is None:
+            return np.arange(n_buckets)
+        values = np.asarray(targets).ravel()
+        ok = (values >= 0) & (values < n_buckets) & (values == np.round(values))
+        if not ok.all():
+            raise ValueError(f"unknown price buckets, e.g. {values[~ok][:5].tolist()}.")
+        return values.astype(np.int64)
+    ids = np.asarray(model["cat_id" if by == "category" else "sku_id"])
+    if targets is None:
+        return np.argsort(ids, kind="stable")
+    values = np.asarray(targets).ravel()
+    order = np.argsort(ids, kind="stable")
+    pos = np.minimum(np.searchsorted(ids[order], values), ids.size - 1)
+    found = ids[order][pos] == values
+    if not found.all():
+        raise ValueError(f"unknown {by} targets, e.g. {values[~found][:5].tolist()}.")
+    return order[pos]
+
+
+def _weekday_time(x: np.ndarray, weekday0: int) -> np.ndarray:
+    """Time (days) in ``[0, x)`` spent on each weekday (0 = Monday), ``(n, 7)``."""
+    whole = np.floor(x)
+    first = (np.arange(7) - weekday0) % 7  # first day of the log on each weekday
+    full = np.maximum((whole[:, None] - first[None, :] + 6) // 7, 0)
+    today = ((whole.astype(np.int64) + weekday0) % 7)[:, None] == np.arange(7)[None, :]
+    return full + (x - whole)[:, None] * today
+
+
+def _session_hits(
+    q: np.ndarray, length: np.ndarray, hbar: np.ndarray, m2: np.ndarray
+) -> np.ndarray:
+    """Chance that a session buys a target, from the moments of its per-category share.
+
+    ``hbar = sum_c pi_c h_c`` and ``m2 = sum_c pi_c h_c ** 2``, where ``pi`` is the
+    category distribution and ``h_c`` the chance that an item of category ``c`` is the
+    target. The focal category is replaced by a two-point distribution (0 or ``m2 /
+    hbar``) with these moments, which is exact when each ``h_c`` is 0 or one value.
+    """
+    q, length = q[:, None], length[:, None]
+
+    def hit(x: np.ndarray) -> np.ndarray:  # 1 - E[(1 - x) ** size], size ~ Geometric(1/L)
+        return length * x / (1.0 + (length - 1.0) * x)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        omega = np.where(m2 > 0, hbar * hbar / m2, 0.0)
+        top = np.where(hbar > 0, m2 / hbar, 0.0)
+    focal = 1.0 - _FRESH
+    return (1.0 - omega) * hit(_FRESH * q * hbar) + omega * hit(q * (focal * top + _FRESH * hbar))
+
+
+class _ProbabilityContext:
+    """Catalog-side tables of :func:`purchase_probabilities`, per day of the window."""
+
+    def __init__(
+        self, model: Mapping[str, Any], by: str | None, cols: np.ndarray | None, a: float, b: float
+    ) -> None:
+        self.by, self.cols, self.a, self.b = by, cols, a, b
+        self.n_days = int(model["n_days"])
+        self.weekday0 = int(model["weekday0"])
+        first = max(int(np.floor(a)) - _PAD_DAYS, 0)
+        self.days = np.arange(first, min(int(np.ceil(b)), self.n_days))
+        taste_cat = np.asarray(model["taste_cat"])
+        self.taste_cat, self.cat_price_q = taste_cat, np.asarray(model["cat_price_q"])
+        self.n_tastes = taste_cat.shape[0]
+        self.tables: dict[int, tuple[np.ndarray, ...]] = {}
+        if by not in ("sku", "price"):
+            return
+        sku_cat = np.asarray(model["sku_cat"])
+        price_q = np.asarray(model["sku_price_q"])
+        starts = np.flatnonzero(np.r_[True, sku_cat[1:] != sku_cat[:-1]])
+        grid = np.linspace(0.0, 1.0, _LEVEL_GRID)
+        gap = (price_q[None, :] - grid[:, None]) / _SKU_TILT
+        accept_grid = np.exp(-0.5 * gap * gap)  # (grid, skus)
+        n_cat = starts.size
+        if by == "sku":
+            self.cats = sku_cat[cols]
+            self.sku_q = price_q[cols]
+        else:
+            # price bucket k: the acceptance of its skus is taken at the bucket's centre,
+            # plus a first-order correction for where the skus sit inside the bucket
+            n_buckets = int(model["n_price_buckets"])
+            price = np.asarray(model["sku_price"])
+            self.bucket_q = (cols + 0.5) / n_buckets
+            k_of = np.full(n_buckets, -1)
+            k_of[cols] = np.arange(cols.size)  # a repeated target: the last copy
+            self.dup = k_of[cols]
+            k = k_of[price]
+            hit = k >= 0
+            cell = sku_cat[hit] * cols.size + k[hit]
+            offset = price_q[hit] - (price[hit] + 0.5) / n_buckets
+        for day in self.days:
+            pw = np.asarray(model["sku_day_weights"][day])
+            kappa = np.add.reduceat(accept_grid * pw[None, :], starts, axis=1)  # (grid, cats)
+            fail = (1.0 - kappa) ** _SKU_ROUNDS
+            scale = (1.0 - fail) / kappa
+            if by == "sku":
+                self.tables[int(day)] = (pw[cols], scale[:, self.cats], fail[:, self.cats])
+            else:
+                size = n_cat * cols.size
+                total = np.bincount(cell, weights=pw[hit], minlength=size).reshape(n_cat, -1)
+                spread = np.bincount(cell, weights=pw[hit] * offset, minlength=size)
+                self.tables[int(day)] = (scale, fail, total, spread.reshape(n_cat, -1))
+
+    def probabilities(
+        self, part: pd.DataFrame, model: Mapping[str, Any], rows: np.ndarray
+    ) -> np.ndarray:
+        """Probabilities of the users of ``part`` (rows ``rows`` of the traits)."""
+        n_days, a, b = self.n_days, self.a, self.b
+        tr = {c: part[c].to_numpy() for c in part.columns}
+        n = len(part)
+        lam = np.exp(tr["log_activity"])
+        first, quit_day = tr["first_day"], tr["quit_day"]
+        lo, hi = np.clip(first, 0.0, n_days), np.clip(quit_day, 0.0, n_days)
+        span = np.maximum(hi - lo, 0.0)
+        arrives = (first >= 0) & (first < n_days) & (span > 0)
+        arrival_day = np.where(arrives, np.floor(first), -1.0)
+        cart_buy = np.asarray(model["p_add"])[rows] * tr["conversion"]
+        q = cart_buy + np.asarray(model["p_direct"])[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delayed = np.where(q > 0, _DELAYED_BUY_SHARE * cart_buy / q, 0.0)
+        length, hour = tr["session_length"], tr["hour"]
+        # weekly rhythm: acceptance per weekday and its mean over the active window
+        accept_w = np.exp(
+            tr["weekly_strength"][:, None]
+            * (np.cos(2 * np.pi * (np.arange(7)[None, :] - tr["weekly_phase"][:, None]) / 7) - 1)
+        )
+        occupancy = _weekday_time(hi, self.weekday0) - _weekday_time(lo, self.weekday0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kappa_w = np.where(span > 0, (occupancy * accept_w).sum(1) / span, 1.0)
+        fail_w = (1.0 - kappa_w) ** _WEEK_ROUNDS
+        scale_w = (1.0 - fail_w) / kappa_w
+
+        state = self._user_state(tr)
+        n_out = 1 if self.cols is None else self.cols.size
+        expected = np.zeros((n, n_out))
+        no_arrival = np.ones((n, n_out))
+        for day in self.days:
+            overlap = np.clip(np.minimum(hi, day + 1.0) - np.maximum(lo, day), 0.0, 1.0)
+            wd = (day + self.weekday0) % 7
+            sessions = lam * overlap * (accept_w[:, wd] * scale_w + fail_w)
+            t_sess = np.clip(day + hour / 24.0, lo, hi)
+            inside = max(0.0, min(b, day + 1.0) - max(a, float(day)))
+            weight = (1.0 - delayed) * inside + delayed * _delayed_share(t_sess, hi, a, b, n_days)
+            arrival = (arrival_day == day) & (weight > 0)
+            idx = np.flatnonzero((sessions * weight > 0) | arrival)
+            if not idx.size:
+                continue
+            hbar, m2 = self._moments(state, int(day), t_sess[idx], idx)
+            hits = _session_hits(q[idx], length[idx], hbar, m2)
+            expected[idx] += (sessions[idx] * weight[idx])[:, None] * hits
+            arr = arrival[idx]
+            if arr.any():
+                first_hits = _session_hits(
+                    _ARRIVAL_CART * q[idx][arr], length[idx][arr], hbar[arr], m2[arr]
+                )
+                no_arrival[idx[arr]] *= 1.0 - weight[idx][arr][:, None] * first_hits
+        return 1.0 - np.exp(-expected) * no_arrival
+
+    def _user_state(self, tr: dict[str, np.ndarray]) -> dict[str, Any]:
+        if self.by is None:
+            return {}
+        level = tr["price_level"]
+        pref0 = np.column_stack([tr[f"pref_{k}"] for k in range(self.n_tastes)])
+        pref1 = np.column_stack([tr[f"pref_end_{k}"] for k in range(self.n_tastes)])
+        m0, m1 = pref0 @ self.taste_cat, pref1 @ self.taste_cat
+        gap = (self.cat_price_q[None, :] - level[:, None]) / _CAT_TILT
+        accept = np.exp(-0.5 * gap * gap)
+        pos = np.clip(level, 0.0, 1.0) * (_LEVEL_GRID - 1)
+        cell = np.minimum(np.floor(pos).astype(np.int64), _LEVEL_GRID - 2)
+        state: dict[str, Any] = {
+            "kappa0": (m0 * accept).sum(1),
+            "kappa1": (m1 * accept).sum(1),
+            "drift": tr["drift"],
+            "cell": cell,
+            "theta": (pos - cell)[:, None],
+        }
+        if self.by == "category":
+            cats = self.cols
+        elif self.by == "sku":
+            cats = self.cats
+            gap = (self.sku_q[None, :] - level[:, None]) / _SKU_TILT
+            state["sku_accept"] = np.exp(-0.5 * gap * gap)
+        else:
+            cats = slice(None)
+            gap = (self.bucket_q[None, :] - level[:, None]) / _SKU_TILT
+            state["bucket_accept"] = np.exp(-0.5 * gap * gap)
+            state["slope"] = -gap / _SKU_TILT  # d log(acceptance) / d price quantile
+        state.update(m0=m0[:, cats], m1=m1[:, cats], accept=accept[:, cats])
+        return state
+
+    def _moments(
+        self, state: dict[str, Any], day: int, t_sess: np.ndarray, idx: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``sum_c pi_c h_c`` and ``sum_c pi_c h_c ** 2`` of the users ``idx`` on ``day``."""
+        if self.by is None:
+            ones = np.ones((idx.size, 1))
+            return ones, ones
+        # category distribution at the session time (drifting taste, price tilt)
+        w = np.clip(state["drift"][idx] * t_sess / self.n_days, 0.0, 1.0)
+        kappa = (1.0 - w) * state["kappa0"][idx] + w * state["kappa1"][idx]
+        fail = (1.0 - kappa) ** _CAT_ROUNDS
+        scale = (1.0 - fail) / kappa
+        w = w[:, None]
+        mix = (1.0 - w) * state["m0"][idx] + w * state["m1"][idx]
+        pi = mix * (state["accept"][idx] * scale[:, None] + fail[:, None])
+        if self.by == "category":
+            return pi, pi
+        cell, theta = state["cell"][idx], state["theta"][idx]
+
+        def at_level(table: np.ndarray) -> np.ndarray:  # (grid, k) -> (users, k)
+            return (1.0 - theta) * table[cell] + theta * table[cell + 1]
+
+        if self.by == "sku":
+            weight, scale_g, fail_g = self.tables[day]
+            rho = weight[None, :] * (
+                state["sku_accept"][idx] * at_level(scale_g) + at_level(fail_g)
+            )
+            return pi * rho, pi * rho * rho
+        # price buckets: h_ck = P(bucket k | category c) = total_ck (a_k S_c + f_c) (+ spread)
+        scale_g, fail_g, total, spread = self.tables[day]
+        s_u, f_u = at_level(scale_g), at_level(fail_g)  # (users, categories)
+        acc = state["bucket_accept"][idx]
+        tilted, flat = pi * s_u, pi * f_u
+        hbar = acc * (tilted @ total + state["slope"][idx] * (tilted @ spread)) + flat @ total
+        total2 = total * total
+        m2 = (
+            acc * acc * ((tilted * s_u) @ total2)
+            + 2.0 * acc * ((tilted * f_u) @ total2)
+            + (flat * f_u) @ total2
+        )
+        return hbar[:, self.dup], m2[:, self.dup]
+
+
+def _delayed_share(t: np.ndarray, hi: np.ndarray, a: float, b: float, n_days: int) -> np.ndarray:
+    """P(a purchase delayed by Exponential(_DELAY_DAYS) after ``t`` lands in ``[a, b)``.
+
+    The purchase happens at ``min(t + delay, quit day, end of the log)``.
+    """
+    cap = np.minimum(np.maximum(hi, t), n_days - 1e-6)
+
+    def cdf(x: np.ndarray | float) -> np.ndarray:
+        return 1.0 - np.exp(-np.maximum(x - t, 0.0) / _DELAY_DAYS)
+
+    upper = np.minimum(b, cap)
+    share = np.where(upper > a, cdf(upper) - cdf(a), 0.0)
+    return share + np.where((cap >= a) & (cap < b), 1.0 - cdf(cap), 0.0)

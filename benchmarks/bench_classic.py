@@ -1,0 +1,118 @@
+"""EventCountEmbedder and SVDItemEmbedder: speed, memory and downstream scores.
+
+Run: ``python benchmarks/bench_classic.py [--users 200000] [--big-users 1000000]``
+
+On ``make_events(n_users=--users)``: the embedders are fitted on the input period of
+all users and score the relevant clients' tasks (``protocol="fast"``), next to random
+vectors and the official-baseline counts; fit/transform wall time and peak memory of
+each. Then fit + transform of both on ``--big-users`` users (about 10M events).
+
+Targets (issue "EventCountEmbedder and SVDItemEmbedder"): EventCountEmbedder >= the
+baseline counts on every task; an SVD member adds to the counts when concatenated
+(total); fit + transform of both on 1M users in under 2 minutes and 8 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+
+import numpy as np
+import pandas as pd
+
+from sklearn_ubp import EventCountEmbedder, EventView, SVDItemEmbedder, filter_events
+from sklearn_ubp.datasets import make_events
+from sklearn_ubp.evaluation import evaluate, make_tasks, official_baseline, random_embeddings
+
+from _common import gib, measure
+
+
+def input_period(events: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+    times = EventView(events).times()
+    return filter_events(events, times < np.datetime64(cut, "us").astype(np.int64))
+
+
+def members() -> dict:
+    return {
+        "EventCountEmbedder": EventCountEmbedder(),
+        "SVD category": SVDItemEmbedder(item="category", random_state=0),
+        "SVD url": SVDItemEmbedder(item="url", random_state=0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=200_000)
+    parser.add_argument("--big-users", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    data = make_events(n_users=args.users, random_state=args.seed)
+    tasks = make_tasks(data.events.loc[data.relevant_clients])
+    train = input_period(data.events, tasks.cut)
+    print(
+        f"make_events(n_users={args.users:,}): {EventView(data.events).n_events:,} events; "
+        f"tasks on {len(tasks.X):,} relevant clients; members fitted on the input period "
+        f"of all {len(train):,} users"
+    )
+    embeddings = {
+        "random": random_embeddings(tasks.X, random_state=args.seed),
+        "baseline counts": official_baseline(tasks.X).to_numpy(),
+    }
+    print(f"\n{'member':<20} {'dims':>5} {'fit':>8} {'transform':>10} {'peak memory':>12}")
+    for name, est in members().items():
+        _, fit_s, fit_mem = measure(lambda est=est: est.fit(train))
+        emb, tr_s, tr_mem = measure(lambda est=est: est.transform(tasks.X))
+        embeddings[name] = emb
+        print(
+            f"{name:<20} {emb.shape[1]:>5} {fit_s:>7.1f}s {tr_s:>9.1f}s "
+            f"{gib(max(fit_mem, tr_mem)):>12}"
+        )
+    combos = {
+        "baseline + SVD category": ["baseline counts", "SVD category"],
+        "baseline + SVD url": ["baseline counts", "SVD url"],
+        "ECE + SVD category": ["EventCountEmbedder", "SVD category"],
+        "ECE + SVD url": ["EventCountEmbedder", "SVD url"],
+        "ECE + both SVD": ["EventCountEmbedder", "SVD category", "SVD url"],
+    }
+    for name, parts in combos.items():
+        embeddings[name] = np.hstack([embeddings[p] for p in parts])
+
+    table = {}
+    for name, emb in embeddings.items():
+        t0 = time.perf_counter()
+        scores = evaluate(emb, tasks, protocol="fast", random_state=args.seed)
+        table[name] = scores[scores["metric"] == "score"].set_index("task")["value"]
+        print(f"  scored {name} ({emb.shape[1]} dims) in {time.perf_counter() - t0:.1f} s")
+    result = pd.DataFrame(table).T
+    print('\n## protocol="fast" scores (rows: embeddings)')
+    print(result.round(4).to_string())
+    per_task = result.drop(columns="total")
+    ece_ok = (per_task.loc["EventCountEmbedder"] >= per_task.loc["baseline counts"]).all()
+    print(f"\nEventCountEmbedder >= baseline counts on every task: {ece_ok}")
+    for svd in ("SVD category", "SVD url"):
+        gain = result.loc[f"ECE + {svd}", "total"] - result.loc["EventCountEmbedder", "total"]
+        print(f"ECE + {svd} minus ECE alone (total): {gain:+.4f}")
+
+    if args.big_users:
+        del data, tasks, train, embeddings
+        gc.collect()
+        big = make_events(n_users=args.big_users, random_state=args.seed).events
+        n_events = EventView(big).n_events
+        gc.collect()
+
+        def fit_transform_both():
+            return [est.fit_transform(big).shape for est in members().values()]
+
+        shapes, seconds, peak = measure(fit_transform_both)
+        print(
+            f"\nfit + transform of EventCountEmbedder and both SVD members on "
+            f"{args.big_users:,} users / {n_events:,} events: {seconds:.1f} s "
+            f"(target < 120 s), peak memory growth {gib(peak)} (target < 8 GiB); "
+            f"outputs {shapes}"
+        )
+
+
+if __name__ == "__main__":
+    main()
