@@ -27,14 +27,8 @@ def _missing_column(name: str, role: str, columns: list[str], what: str) -> Valu
     )
 
 
-def _factorize_users(ids: np.ndarray | pa.Array, name: str) -> tuple[np.ndarray, pd.Index]:
-    """Dense codes (in sorted id order) and the sorted unique ids."""
-    if isinstance(ids, pa.Array):
-        if ids.null_count:
-            raise ValueError(
-                f"user id column {name!r} has {ids.null_count} missing (null/NaN) value(s); every event needs a user."
-            )
-        ids = ids.to_numpy(zero_copy_only=False)
+def _factorize_users(ids: np.ndarray, name: str) -> tuple[np.ndarray, pd.Index]:
+    """Dense codes (in sorted id order) and the sorted unique ids (no nulls given)."""
     if ids.dtype.kind == "f" and np.isnan(ids).any():
         raise ValueError(
             f"user id column {name!r} has {int(np.isnan(ids).sum())} missing (null/NaN) value(s); every event needs a user."
@@ -277,10 +271,7 @@ def group_events(
         raise ValueError(
             f"user id column {user!r} has {ids.null_count} missing (null/NaN) value(s); every event needs a user."
         )
-    if pa.types.is_integer(ids.type) or pa.types.is_floating(ids.type):
-        codes, index = _factorize_users(ids.to_numpy(zero_copy_only=False), user)
-    else:
-        codes, index = _factorize_users(ids, user)
+    codes, index = _factorize_users(ids.to_numpy(zero_copy_only=False), user)
     codes = codes[:n_events]
     n_users = len(index)
 
