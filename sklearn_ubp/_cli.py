@@ -11,6 +11,7 @@ from collections.abc import Sequence
 def _demo(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from ._counts import EventCountEmbedder
     from ._frame import EventView
     from .datasets import make_events
     from .evaluation import (
@@ -34,14 +35,16 @@ def _demo(args: argparse.Namespace) -> int:
     print("\nEvent frame (one row per user, list columns):")
     print(data.events.head(3).to_string(max_colwidth=40))
 
-    tasks = make_tasks(data.events)
+    tasks = make_tasks(data.events.loc[data.relevant_clients])
     print(
-        f"\nTime split: input before {tasks.cut}; target windows {tasks.windows[0][0]} .. "
+        f"\nTime split (as in the challenge, for the {len(tasks.X):,} relevant clients): "
+        f"input before {tasks.cut}; target windows {tasks.windows[0][0]} .. "
         f"{tasks.windows[1][1]}; tasks: {', '.join(tasks.tasks)}"
     )
     members = {
         "random": lambda: random_embeddings(tasks.X, random_state=args.seed),
         "baseline counts": lambda: official_baseline(tasks.X).to_numpy(),
+        "EventCountEmbedder": lambda: EventCountEmbedder().fit_transform(tasks.X),
     }
     table = {}
     for name, build in members.items():
@@ -67,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="synthetic data, profiles and a score table")
-    demo.add_argument("--users", type=int, default=20_000, help="number of synthetic users")
+    demo.add_argument("--users", type=int, default=50_000, help="number of synthetic users")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     demo.set_defaults(func=_demo)
     return parser

@@ -9,12 +9,17 @@ from sklearn_ubp._cli import main
 
 
 def test_demo_prints_the_score_table(capsys):
-    assert main(["demo", "--users", "4000", "--seed", "1"]) == 0
+    assert main(["demo", "--users", "8000", "--seed", "1"]) == 0
     out = capsys.readouterr().out
-    assert "4,000 users" in out
+    assert "8,000 users" in out
     table = out[out.index("Downstream scores") :]
     header = table.splitlines()[1]
-    for column in ("random", "baseline counts", "oracle (true probabilities)"):
+    for column in (
+        "random",
+        "baseline counts",
+        "EventCountEmbedder",
+        "oracle (true probabilities)",
+    ):
         assert column in header
     for task in ("churn", "propensity_category", "propensity_sku", "conversion", "total"):
         assert any(line.startswith(task) for line in table.splitlines())
