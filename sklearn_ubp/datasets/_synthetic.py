@@ -685,13 +685,9 @@ def _draw_category(
         flat = np.searchsorted(catalog["taste_flat"], taste + rng.random(m), side="right")
         return np.minimum(flat - taste * n_cat, n_cat - 1)
 
-    pending = np.arange(user.size)
-    cat = draw(pending)
-    for _ in range(_CAT_ROUNDS):
-        gap = (catalog["cat_price_q"][cat[pending]] - level[pending]) / _CAT_TILT
-        pending = pending[np.log(rng.random(pending.size)) >= -0.5 * gap * gap]
-        cat[pending] = draw(pending)
-    return cat
+    return _price_tilted(
+        rng, draw, user.size, catalog["cat_price_q"], level, _CAT_TILT, _CAT_ROUNDS
+    )
 
 
 def _draw_sku(
@@ -717,13 +713,27 @@ def _draw_sku(
         pos[order] = np.searchsorted(flat, keys[order], side="right")
         return np.minimum(pos, flat.size - 1) - day[idx].astype(np.int64) * n_skus
 
-    pending = np.arange(cat.size)
-    sku = draw(pending)
-    for _ in range(_SKU_ROUNDS):
-        gap = (catalog["sku_price_q"][sku[pending]] - level[pending]) / _SKU_TILT
+    return _price_tilted(rng, draw, cat.size, catalog["sku_price_q"], level, _SKU_TILT, _SKU_ROUNDS)
+
+
+def _price_tilted(
+    rng: np.random.Generator,
+    draw: Any,
+    n: int,
+    price_q: np.ndarray,
+    level: np.ndarray,
+    tilt: float,
+    rounds: int,
+) -> np.ndarray:
+    """Rejection sampling: redraw items with probability 1 - exp(-gap^2 / 2), where gap is
+    the distance between the item's price quantile and the user's price level / ``tilt``."""
+    pending = np.arange(n)
+    item = draw(pending)
+    for _ in range(rounds):
+        gap = (price_q[item[pending]] - level[pending]) / tilt
         pending = pending[np.log(rng.random(pending.size)) >= -0.5 * gap * gap]
-        sku[pending] = draw(pending)
-    return sku
+        item[pending] = draw(pending)
+    return item
 
 
 def _weekly_days(
