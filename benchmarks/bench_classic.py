@@ -33,6 +33,13 @@ def input_period(events: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
     return filter_events(events, times < np.datetime64(cut, "us").astype(np.int64))
 
 
+def load_split(n_users: int, seed: int) -> tuple:
+    """Synthetic data, the relevant clients' tasks, and all users' input-period events."""
+    data = make_events(n_users=n_users, random_state=seed)
+    tasks = make_tasks(data.events.loc[data.relevant_clients])
+    return data, tasks, input_period(data.events, tasks.cut)
+
+
 def members() -> dict:
     return {
         "EventCountEmbedder": EventCountEmbedder(),
@@ -48,9 +55,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    data = make_events(n_users=args.users, random_state=args.seed)
-    tasks = make_tasks(data.events.loc[data.relevant_clients])
-    train = input_period(data.events, tasks.cut)
+    data, tasks, train = load_split(args.users, args.seed)
     print(
         f"make_events(n_users={args.users:,}): {EventView(data.events).n_events:,} events; "
         f"tasks on {len(tasks.X):,} relevant clients; members fitted on the input period "

@@ -12,10 +12,9 @@ import argparse
 import time
 
 from sklearn_ubp import EventCountEmbedder
-from sklearn_ubp.datasets import make_events
-from sklearn_ubp.evaluation import evaluate, make_tasks, official_baseline
+from sklearn_ubp.evaluation import evaluate, official_baseline
 
-from bench_classic import input_period
+from bench_classic import load_split
 
 VARIANTS = {
     "defaults": {},
@@ -31,9 +30,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    data = make_events(n_users=args.users, random_state=args.seed)
-    tasks = make_tasks(data.events.loc[data.relevant_clients])
-    train = input_period(data.events, tasks.cut)
+    _, tasks, train = load_split(args.users, args.seed)
 
     def scores(emb):
         table = evaluate(emb, tasks, protocol="fast", random_state=args.seed)

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._frame import EventView, check_event_frame, is_event_frame
+from ._frame import EventView, checked_view, is_event_frame
 
 __all__ = ["EventTransformer"]
 
@@ -50,7 +50,7 @@ class EventTransformer(TransformerMixin, BaseEstimator):
                     f"and cannot transform {'an event frame' if kind == EVENTS else 'a 2-D array'}."
                 )
         if kind == EVENTS:
-            view = EventView(check_event_frame(X, required=required))
+            view = checked_view(X, required=required)
             if reset:
                 self.input_kind_ = EVENTS
             return view

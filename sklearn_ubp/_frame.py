@@ -167,6 +167,16 @@ def check_event_frame(
     >>> frame["sku"].tolist()
     [[11, 10], [10]]
     """
+    return checked_view(X, required=required, user=user).frame
+
+
+def checked_view(
+    X: Any,
+    *,
+    required: tuple[str, ...] = (TIME,),
+    user: str | None = None,
+) -> EventView:
+    """Validate an event frame and return the :class:`EventView` the checks built."""
     if isinstance(X, pa.Table) or type(X).__module__.split(".")[0] == "polars":
         if hasattr(X, "collect"):
             X = X.collect()
@@ -246,7 +256,7 @@ def check_event_frame(
                     f"events of user {_user_at(index, who)!r} are not in time order in column "
                     f"{TIME!r}; sort each user's events by time (group_events does)."
                 )
-    return X
+    return view
 
 
 class EventView:

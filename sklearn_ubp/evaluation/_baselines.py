@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .._arrow import timestamp_to_us
-from .._frame import EVENT_TYPE, EventView, check_event_frame
+from .._frame import EVENT_TYPE, checked_view
+from ._tasks import _top_targets
 
 __all__ = ["official_baseline", "oracle_embeddings", "oracle_scores", "random_embeddings"]
 
@@ -73,8 +74,8 @@ def official_baseline(
     >>> f[["product_buy_30d", "product_buy_sku=5_30d", "product_buy_sku=6_1d"]].to_numpy().tolist()
     [[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]
     """
-    frame = check_event_frame(X, required=("timestamp", EVENT_TYPE))
-    view = EventView(frame)
+    view = checked_view(X, required=("timestamp", EVENT_TYPE))
+    frame = view.frame
     n = view.n_users
     times = view.times()
     user = view.user_of_event()
@@ -103,8 +104,7 @@ def official_baseline(
         is_type = (codes == labels.index(event_type)) & (values >= 0)
         if not is_type.any():
             continue
-        uniq, counts = np.unique(values[is_type], return_counts=True)
-        top = np.sort(uniq[np.lexsort((uniq, -counts))[:top_k]])
+        top = np.sort(_top_targets(values[is_type], top_k)[0])
         pos = np.minimum(np.searchsorted(top, values), len(top) - 1)
         hit = is_type & (top[pos] == values)
         for w, m in zip(windows, in_window, strict=True):

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._arrow import timestamp_to_us
-from .._frame import EVENT_TYPE, EventView, check_event_frame, filter_events
+from .._frame import EVENT_TYPE, checked_view, filter_events
 
 __all__ = ["TASK_NAMES", "make_tasks"]
 
@@ -132,8 +132,8 @@ def make_tasks(
     >>> churn.mask.tolist(), churn.y_train.tolist(), churn.y_test.tolist()
     ([True, True, False], [1, 1, 1], [0, 1, 0])
     """
-    frame = check_event_frame(events, required=("timestamp", EVENT_TYPE))
-    view = EventView(frame)
+    view = checked_view(events, required=("timestamp", EVENT_TYPE))
+    frame = view.frame
     times = view.times()
     type_codes, labels = view.categories(EVENT_TYPE)
     if purchase not in labels:
