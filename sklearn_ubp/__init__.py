@@ -7,6 +7,8 @@ events); see :mod:`sklearn_ubp._frame` or the "Event frame" documentation page.
 from ._counts import EventCountEmbedder
 from ._frame import EventView, check_event_frame, filter_events, is_event_frame
 from ._group import group_events
+from ._gru import GRUSequenceAutoencoder
+from ._profile import UniversalProfile
 from ._svd import SVDItemEmbedder
 
 __version__ = "0.1.0.dev0"
@@ -14,7 +16,9 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "EventCountEmbedder",
     "EventView",
+    "GRUSequenceAutoencoder",
     "SVDItemEmbedder",
+    "UniversalProfile",
     "check_event_frame",
     "filter_events",
     "group_events",

@@ -1,12 +1,21 @@
-"""The contract every public estimator keeps on event frames (all of sklearn_ubp.__all__)."""
+"""The contract every public estimator keeps (all of sklearn_ubp.__all__).
+
+On event frames: clone, get/set_params round-trip, no attributes set in ``__init__``,
+``fit`` returns self, the not-fitted error, fit idempotence, sample-order and subset
+invariance of ``transform``, pickle round-trip, stable feature names, float32 finite
+output and pandas output keeping the user-id index. On plain 2-D arrays: scikit-learn's
+``check_estimator`` in full, with the expected failures kept as data below.
+"""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import check_estimator
 
 import sklearn_ubp
 from sklearn_ubp.datasets import make_events
@@ -17,12 +26,53 @@ ESTIMATORS = [
     if isinstance(getattr(sklearn_ubp, name), type)
     and issubclass(getattr(sklearn_ubp, name), BaseEstimator)
 ]
-#: Small settings so the contract runs quickly; the defaults are tested per module.
-SMALL = {"SVDItemEmbedder": {"n_components": 4, "random_state": 0}}
+#: Small settings so the contract runs quickly (the defaults are tested per module);
+#: applied with ``set_params``, so nested member keys work too.
+SMALL_GRU = {"hidden_size": 8, "embedding_dim": 8, "max_length": 16, "max_epochs": 2}
+SMALL = {
+    "SVDItemEmbedder": {"n_components": 4, "random_state": 0},
+    "GRUSequenceAutoencoder": {**SMALL_GRU, "random_state": 0},
+    "UniversalProfile": {
+        "random_state": 0,
+        **{f"gru__{k}": v for k, v in SMALL_GRU.items()},
+        "svd_category__n_components": 4,
+        "svd_url__n_components": 4,
+    },
+}
+#: check_estimator checks expected to fail, per estimator, with the reason (none so far).
+EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
+    "EventCountEmbedder": {},
+    "SVDItemEmbedder": {},
+    "GRUSequenceAutoencoder": {},
+    "UniversalProfile": {},
+}
+#: Outputs that go through float32 matrix products in different batch layouts.
+RTOL, ATOL = 1e-5, 1e-5
 
 
 def make(cls):
-    return cls(**SMALL.get(cls.__name__, {}))
+    return cls().set_params(**SMALL.get(cls.__name__, {}))
+
+
+def same_params(a: dict, b: dict) -> bool:
+    """Equal parameter dicts; estimators compare by type and (recursive) parameters."""
+
+    def same(x, y) -> bool:
+        if isinstance(x, BaseEstimator) or isinstance(y, BaseEstimator):
+            return type(x) is type(y) and same_params(
+                x.get_params(deep=False), y.get_params(deep=False)
+            )
+        if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
+            return (
+                type(x) is type(y)
+                and len(x) == len(y)
+                and all(same(u, v) for u, v in zip(x, y, strict=True))
+            )
+        if isinstance(x, dict) and isinstance(y, dict):
+            return same_params(x, y)
+        return bool(x is y or x == y)
+
+    return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
 
 
 @pytest.fixture(scope="module")
@@ -31,30 +81,79 @@ def frame():
 
 
 def test_every_estimator_is_covered():
-    assert {c.__name__ for c in ESTIMATORS} >= {"EventCountEmbedder", "SVDItemEmbedder"}
+    names = {c.__name__ for c in ESTIMATORS}
+    assert names >= {"EventCountEmbedder", "SVDItemEmbedder", "UniversalProfile"}
+    assert set(EXPECTED_FAILED_CHECKS) >= names
+    for name in names - set(SMALL) - {"EventCountEmbedder"}:
+        pytest.fail(f"{name} has no SMALL settings for the contract")
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_params_contract(cls):
+    est = make(cls)
+    shallow, deep = est.get_params(deep=False), est.get_params(deep=True)
+    assert shallow.items() <= deep.items()
+    # __init__ stores its arguments and sets nothing else
+    fresh = cls(**shallow)
+    public = {k for k in vars(fresh) if not k.startswith("_")}
+    assert public == set(shallow), "attributes set in __init__"
+    assert all(fresh.get_params(deep=False)[k] is v for k, v in shallow.items())
+    # clone and get/set_params round trips
+    assert same_params(clone(est).get_params(deep=False), shallow)
+    assert same_params(clone(est).get_params(deep=True), deep)
+    assert est.set_params(**shallow) is est
+    assert same_params(est.get_params(deep=True), deep)
+    assert est.set_params(**deep) is est
+    assert same_params(est.get_params(deep=True), deep)
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_contract_on_event_frames(cls, frame):
     est = make(cls)
-    params = est.get_params()
-    assert not [k for k in vars(est) if k.endswith("_")], "attributes set in __init__"
-    assert clone(est).get_params() == params
-    assert est.set_params(**params) is est
     with pytest.raises(NotFittedError):
         est.transform(frame)
+    with pytest.raises(NotFittedError):
+        est.get_feature_names_out()
+    params = set(est.get_params(deep=False))
     assert est.fit(frame) is est
+    added = {k for k in vars(est) if not k.startswith("_")} - params
+    assert all(k.endswith("_") for k in added), f"fit set public attributes {added}"
     out = est.transform(frame)
     assert out.dtype == np.float32 and out.shape[0] == len(frame)
     assert np.isfinite(out).all()
     names = est.get_feature_names_out()
     assert len(names) == out.shape[1] and len(set(names)) == len(names)
-    # fit is idempotent, transform stateless: any subset/order of users, the same rows
-    np.testing.assert_allclose(clone(est).fit(frame).transform(frame), out, rtol=1e-5, atol=1e-6)
-    rows = np.random.default_rng(0).permutation(len(frame))[:97]
-    np.testing.assert_allclose(est.transform(frame.iloc[rows]), out[rows], rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).transform(frame), out)
+
+    # fit is idempotent (refit, or a clone's fit, gives the same state)
+    assert est.fit(frame) is est
+    np.testing.assert_allclose(est.transform(frame), out, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(clone(est).fit(frame).transform(frame), out, rtol=RTOL, atol=ATOL)
     np.testing.assert_array_equal(est.get_feature_names_out(), names)
+
+    # transform is stateless: any order and any subset of users, the same rows
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(frame))
+    np.testing.assert_allclose(est.transform(frame.iloc[order]), out[order], rtol=RTOL, atol=ATOL)
+    rows = order[:97]
+    np.testing.assert_allclose(est.transform(frame.iloc[rows]), out[rows], rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(est.get_feature_names_out(), names)
+
+    # pickle round trip: identical output and names
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.transform(frame), est.transform(frame))
+    np.testing.assert_array_equal(loaded.get_feature_names_out(), names)
+
     pandas_out = clone(est).set_output(transform="pandas").fit(frame).transform(frame)
     assert isinstance(pandas_out, pd.DataFrame)
     assert pandas_out.index.equals(frame.index) and list(pandas_out.columns) == list(names)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_check_estimator(cls):
+    # On plain 2-D numeric arrays, each estimator's documented array meaning.
+    with warnings.catch_warnings():
+        # SVD members fitted on the checks' tiny arrays warn that fewer factors fit.
+        warnings.simplefilter("ignore", UserWarning)
+        check_estimator(
+            make(cls), expected_failed_checks=EXPECTED_FAILED_CHECKS.get(cls.__name__, {})
+        )

@@ -1,0 +1,159 @@
+"""UniversalProfile against each of its members, the baselines and the oracle.
+
+Run: ``python benchmarks/bench_profile.py [--users 50000] [--seed 0] [--set gru__max_epochs=3]
+[--save profile.joblib]``
+
+On ``make_events(n_users=--users)``: ``UniversalProfile(random_state=seed)`` (the
+default members, adapted to the fields present; ``--set`` changes profile or member
+parameters through ``set_params``) is fitted on the input period of all users and
+embeds the relevant clients, whose tasks are scored with ``protocol="fast"``. Rows:
+random vectors, the official-baseline counts, each fitted member alone (its own
+output, and its post-processed block of the profile), the profile, and the oracle
+(the generator's true probabilities). Wall times: each member's fit (within the
+profile's fit), its transform of the relevant clients, the profile's fit, and the
+profile's chunked transform of the relevant clients and of all users.
+
+Targets (issue "UniversalProfile"): the profile >= every single member on the total,
+and its lift over random >= 0.8 of the oracle's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import re
+import sys
+import time
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from sklearn_ubp import EventView, UniversalProfile
+from sklearn_ubp.evaluation import evaluate, official_baseline, oracle_scores, random_embeddings
+
+from _common import gib, measure
+from bench_classic import load_split
+
+
+class _Tee(io.TextIOBase):
+    """Write to stdout and keep a copy (the profile's verbose report)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        sys.__stdout__.write(text)
+        sys.__stdout__.flush()
+        self.lines.append(text)
+        return len(text)
+
+
+def parse_sets(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def scores_of(emb: np.ndarray, tasks, seed: int) -> pd.Series:
+    table = evaluate(emb, tasks, protocol="fast", random_state=seed)
+    return table[table["metric"] == "score"].set_index("task")["value"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="profile set_params"
+    )
+    parser.add_argument("--save", metavar="PATH", help="joblib.dump the fitted profile here")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", UserWarning)  # e.g. SVD: fewer items than factors
+
+    data, tasks, train = load_split(args.users, args.seed)
+    print(
+        f"make_events(n_users={args.users:,}): {EventView(data.events).n_events:,} events; "
+        f"tasks on {len(tasks.X):,} relevant clients; the profile is fitted on the input "
+        f"period of all {len(train):,} users"
+    )
+    profile = UniversalProfile(random_state=args.seed, verbose=True)
+    if args.set:
+        profile.set_params(**parse_sets(args.set))
+    print(f"{profile!r}\n")
+
+    tee = _Tee()
+    stdout, sys.stdout = sys.stdout, tee
+    try:
+        _, fit_s, fit_mem = measure(lambda: profile.fit(train))
+    finally:
+        sys.stdout = stdout
+    if args.save:
+        joblib.dump(profile, args.save)
+    fit_times = dict(re.findall(r"\) (\w+): fit in ([\d.]+) s", "".join(tee.lines)))
+    profile.set_params(verbose=False)
+    emb, tr_s, tr_mem = measure(lambda: profile.transform(tasks.X))
+    _, all_s, all_mem = measure(lambda: profile.transform(train))
+
+    embeddings: dict[str, np.ndarray] = {
+        "random": random_embeddings(tasks.X, random_state=args.seed),
+        "baseline counts": official_baseline(tasks.X).to_numpy(),
+    }
+    timing = []
+    names = profile.get_feature_names_out().astype(str)
+    for name, member in profile.transformers_:
+        raw, seconds, _ = measure(lambda member=member: member.transform(tasks.X))
+        embeddings[f"{name} alone"] = raw
+        block = emb[:, np.char.startswith(names, f"{name}__")]
+        embeddings[f"{name} post-processed"] = block
+        timing.append((name, raw.shape[1], block.shape[1], fit_times.get(name, "?"), seconds))
+    embeddings["UniversalProfile"] = emb
+
+    print(f"\n{'member':<14} {'dims':>5} {'in profile':>10} {'fit':>9} {'transform':>10}")
+    for name, dims, block_dims, fit, seconds in timing:
+        print(f"{name:<14} {dims:>5} {block_dims:>10} {fit:>8}s {seconds:>9.1f}s")
+    for name, reason in profile.skipped_members_.items():
+        print(f"{name:<14} left out: {reason}")
+    print(
+        f"\nUniversalProfile: {emb.shape[1]} dims; fit {fit_s:.1f} s (peak memory growth "
+        f"{gib(fit_mem)}); transform of the {len(tasks.X):,} relevant clients {tr_s:.1f} s "
+        f"({gib(tr_mem)}), of all {len(train):,} users {all_s:.1f} s ({gib(all_mem)}; "
+        f"chunk_size={profile.chunk_size})"
+    )
+
+    table = {}
+    for name, values in embeddings.items():
+        t0 = time.perf_counter()
+        table[name] = scores_of(values, tasks, args.seed)
+        print(f"  scored {name} ({values.shape[1]} dims) in {time.perf_counter() - t0:.1f} s")
+    oracle = oracle_scores(data, tasks, random_state=args.seed)
+    table["oracle"] = oracle[oracle["metric"] == "score"].set_index("task")["value"]
+    result = pd.DataFrame(table).T
+    print('\n## protocol="fast" scores (rows: embeddings)')
+    print(result.round(4).to_string())
+
+    total = result["total"]
+    members = [r for r in result.index if r.endswith((" alone", " post-processed"))]
+    best = total[members].idxmax()
+    ok_members = bool(total["UniversalProfile"] >= total[members].max())
+    lift = (total["UniversalProfile"] - total["random"]) / (total["oracle"] - total["random"])
+    print(
+        f"\nUniversalProfile >= every single member on the total: {ok_members} "
+        f"({total['UniversalProfile']:.4f} vs best member {best!r} {total[best]:.4f})"
+    )
+    print(
+        f"UniversalProfile reaches >= 0.8 of the oracle's lift over random: {bool(lift >= 0.8)} "
+        f"(lift ratio {lift:.3f}: random {total['random']:.4f}, profile "
+        f"{total['UniversalProfile']:.4f}, oracle {total['oracle']:.4f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

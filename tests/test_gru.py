@@ -1,0 +1,353 @@
+"""GRUSequenceAutoencoder: tokenisation, training, inference, persistence, bad input.
+
+The contract and sklearn's full ``check_estimator`` run in ``tests/test_common.py``.
+"""
+
+import io
+
+import joblib
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import torch
+from sklearn.base import clone
+
+from sklearn_ubp import EventView, GRUSequenceAutoencoder, group_events
+from sklearn_ubp._sequences import (
+    BOS,
+    EOS,
+    N_SPECIAL,
+    OOV,
+    PAD,
+    event_sequences,
+    fit_vocabulary,
+    length_batches,
+    padding_waste,
+)
+from sklearn_ubp.datasets import make_events
+
+#: Small and quick settings; the behaviour tested does not depend on the size.
+TINY = {"hidden_size": 8, "embedding_dim": 8, "max_epochs": 2, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def events():
+    return make_events(n_users=800, random_state=5).events
+
+
+@pytest.fixture(scope="module")
+def fitted(events):
+    return GRUSequenceAutoencoder(**TINY).fit(events)
+
+
+def small_log() -> pd.DataFrame:
+    """Two users; user 1 has 4 events (one null sku), user 2 none after filtering."""
+    log = pd.DataFrame(
+        {
+            "client_id": [1, 1, 1, 1, 2],
+            "timestamp": pd.to_datetime(
+                [
+                    "2022-01-01 00:00",
+                    "2022-01-09 00:00",
+                    "2022-01-10 12:00",
+                    "2022-01-11 00:00",
+                    "2022-01-11 00:00",
+                ]
+            ),
+            "event_type": ["page_visit", "add_to_cart", "product_buy", "product_buy", "page_visit"],
+            "sku": [None, 7, 7, 9, None],
+            "amount": [np.nan, 2.5, 2.5, 10.0, np.nan],
+        }
+    )
+    return group_events(log)
+
+
+# ------------------------------------------------------------------ tokenisation
+
+
+def test_tokens_by_hand():
+    frame = small_log()
+    view = EventView(frame)
+    ref = int(view.times().max())
+    day = fit_vocabulary(view, "day", reference_us=ref, max_vocabulary=10, n_bins=4)
+    sku = fit_vocabulary(view, "sku", reference_us=ref, max_vocabulary=1, n_bins=4)
+    etype = fit_vocabulary(view, "event_type", reference_us=ref, max_vocabulary=10, n_bins=4)
+    assert day.size == N_SPECIAL + 11  # days 0..10 before the last event
+    assert sku.values.tolist() == [7]  # the most frequent sku only; 9 is out of vocabulary
+    seqs = event_sequences(view, [day, sku, etype], max_length=3, reference_us=ref)
+    assert seqs.lengths.tolist() == [5, 3]  # BOS + last 3 events + EOS; BOS + 1 + EOS
+    user1 = seqs.tokens[: seqs.offsets[1]]
+    assert user1[0].tolist() == [BOS] * 3 and user1[-1].tolist() == [EOS] * 3
+    # the first event (10 days old) was cut; then 2, 0 (12 hours) and 0 days old
+    assert user1[1:4, 0].tolist() == [N_SPECIAL + 2, N_SPECIAL + 0, N_SPECIAL + 0]
+    assert user1[1:4, 1].tolist() == [N_SPECIAL + 0, N_SPECIAL + 0, OOV]
+    user2 = seqs.tokens[seqs.offsets[1] :]
+    assert user2[1, 1] == PAD  # a page visit has no sku
+    labels = list(etype.values)
+    assert user2[1, 2] == N_SPECIAL + labels.index("page_visit")
+    # event types by frequency: product_buy and page_visit (2 each, ties by name) first
+    assert labels == ["page_visit", "product_buy", "add_to_cart"]
+
+
+def test_numeric_fields_are_bucketed():
+    frame = small_log()
+    gru = GRUSequenceAutoencoder(fields=("amount",), n_bins=2, **TINY).fit(frame)
+    vocab = gru.vocabularies_[0]
+    assert vocab.kind == "numeric" and vocab.values.tolist() == [2.5]
+    seqs = gru._sequences(EventView(frame))
+    ids = seqs.tokens[1 : seqs.offsets[1] - 1, 0].tolist()
+    assert ids == [PAD, N_SPECIAL + 1, N_SPECIAL + 1, N_SPECIAL + 1]
+
+
+def test_presets_adapt_to_the_columns(events):
+    purchases = pd.DataFrame(
+        {
+            "user": [1, 1, 2, 3, 3, 3],
+            "timestamp": pd.to_datetime(
+                ["2022-01-01", "2022-02-01", "2022-01-05", "2022-01-02", "2022-01-03", "2022-03-01"]
+            ),
+            "amount": [9.5, 20.0, 3.0, 4.0, 4.5, 120.0],
+            "quantity": [1, 2, 1, 1, 1, 5],
+        }
+    )
+    frame = group_events(purchases, user="user")
+    gru = GRUSequenceAutoencoder(**TINY).fit(frame)
+    assert gru.fields_ == ["week", "amount", "quantity"]
+    assert [v.kind for v in gru.vocabularies_] == ["week", "numeric", "categorical"]
+    out = gru.transform(frame)
+    assert out.shape == (3, 8) and np.isfinite(out).all()
+    day = GRUSequenceAutoencoder(fields="day_event_type", **TINY).fit(events)
+    assert day.fields_ == ["day", "event_type"]
+    assert GRUSequenceAutoencoder(fields="day_event_type", **TINY).fit(frame).fields_ == ["day"]
+
+
+def test_length_batches_keep_padding_small():
+    # heavy-tailed lengths (median 4 tokens, up to 128); the tail batch dominates the
+    # waste with few users, so this needs a realistic number of them
+    lengths = (
+        np.minimum(EventView(make_events(n_users=20_000, random_state=0).events).lengths, 126) + 2
+    )
+    sorted_waste = padding_waste(lengths, length_batches(lengths, 64))
+    shuffled = length_batches(lengths, 64, np.random.default_rng(0))
+    random_batches = np.array_split(np.random.default_rng(0).permutation(len(lengths)), 300)
+    assert sorted_waste < 0.05 and padding_waste(lengths, random_batches) > 0.5
+    assert padding_waste(lengths, shuffled) < 0.05
+    assert np.array_equal(np.sort(np.concatenate(shuffled)), np.arange(len(lengths)))
+
+
+# ------------------------------------------------------------------ the estimator
+
+
+def test_fit_transform_equals_transform_and_rows_follow_users(events, fitted):
+    out = fitted.transform(events)
+    assert out.dtype == np.float32 and out.shape == (len(events), 8)
+    np.testing.assert_array_equal(clone(fitted).fit_transform(events), out)
+    rows = np.random.default_rng(1).permutation(len(events))[:50]
+    np.testing.assert_allclose(fitted.transform(events.iloc[rows]), out[rows], atol=1e-6)
+
+
+def test_deterministic_and_seed_matters(events, fitted):
+    again = GRUSequenceAutoencoder(**TINY).fit(events)
+    np.testing.assert_array_equal(again.transform(events), fitted.transform(events))
+    other = GRUSequenceAutoencoder(**{**TINY, "random_state": 1}).fit(events)
+    assert not np.allclose(other.transform(events), fitted.transform(events))
+
+
+def test_torch_global_random_state_untouched(events):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    GRUSequenceAutoencoder(**TINY).fit(events.iloc[:100])
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_joblib_round_trip(events, fitted):
+    buf = io.BytesIO()
+    joblib.dump(fitted, buf)
+    buf.seek(0)
+    loaded = joblib.load(buf)
+    np.testing.assert_array_equal(loaded.transform(events), fitted.transform(events))
+    assert next(loaded.module_.parameters()).device.type == "cpu"
+
+
+def test_a_gpu_model_transforms_on_the_cpu(events, fitted):
+    # A model fitted with device="cuda" keeps its module on the CPU; on a machine
+    # without CUDA, transform runs there.
+    moved = clone(fitted)
+    moved.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    moved.set_params(device="cuda")
+    out = moved.transform(events)
+    np.testing.assert_allclose(out, fitted.transform(events), atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_fit_on_cuda_then_cpu(events):
+    gru = GRUSequenceAutoencoder(**{**TINY, "device": "cuda"}).fit(events)
+    buf = io.BytesIO()
+    joblib.dump(gru, buf)
+    buf.seek(0)
+    cpu = joblib.load(buf).set_params(device="cpu")
+    np.testing.assert_allclose(cpu.transform(events), gru.transform(events), atol=1e-4)
+
+
+def test_empty_histories_and_unseen_values(fitted, events):
+    empty = events.iloc[:0]
+    assert fitted.transform(empty).shape == (0, 8)
+    none = make_events(n_users=50, random_state=11).events
+    lengths = EventView(none).lengths
+    assert (lengths == 0).sum() >= 2
+    out = fitted.transform(none)  # other users, unseen skus and urls
+    assert np.isfinite(out).all()
+    zero = np.flatnonzero(lengths == 0)
+    np.testing.assert_array_equal(out[zero], np.repeat(out[zero[:1]], len(zero), axis=0))
+    assert np.abs(out[lengths > 0] - out[zero[0]]).max() > 1e-3
+
+
+def test_learns_a_pattern_the_majority_cannot():
+    """Event types alternate buy/visit; the decoder must learn it from the latent."""
+    rng = np.random.default_rng(0)
+    n_users, n_events = 300, 12
+    first = rng.integers(0, 2, n_users)
+    kinds = np.array(["page_visit", "product_buy"])
+    log = pd.DataFrame(
+        {
+            "client_id": np.repeat(np.arange(n_users), n_events),
+            "timestamp": pd.Timestamp("2022-01-01")
+            + pd.to_timedelta(np.tile(np.arange(n_events), n_users), unit="h"),
+            "event_type": kinds[
+                (np.repeat(first, n_events) + np.tile(np.arange(n_events), n_users)) % 2
+            ],
+        }
+    )
+    frame = group_events(log)
+    gru = GRUSequenceAutoencoder(
+        fields=("event_type",),
+        hidden_size=16,
+        embedding_dim=8,
+        max_epochs=30,
+        lr=0.01,
+        validation_fraction=0.0,
+        random_state=0,
+    ).fit(frame)
+    acc = gru.reconstruction_accuracy(frame)["event_type"]
+    base = gru.majority_accuracy(frame)["event_type"]
+    assert base == pytest.approx(0.5, abs=0.05)
+    assert acc > 0.95
+    losses = [h["train_loss"] for h in gru.history_]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_early_stopping_restores_the_best_weights(events):
+    slow = {**TINY, "lr": 1e-5, "patience": 1, "max_epochs": 6}
+    gru = GRUSequenceAutoencoder(**slow).fit(events)
+    # the loss barely moves: no epoch improves by the threshold, so it stops at 2
+    assert len(gru.history_) == 2 and gru.best_epoch_ == 1
+    one = GRUSequenceAutoencoder(**{**slow, "max_epochs": 1}).fit(events)
+    np.testing.assert_array_equal(gru.transform(events), one.transform(events))
+    two = GRUSequenceAutoencoder(**{**slow, "max_epochs": 2, "validation_fraction": 0.0})
+    # without a validation split, the second epoch's weights are kept: they differ
+    assert not np.array_equal(two.fit(events).transform(events), one.transform(events))
+
+
+def test_variants(events):
+    concat = GRUSequenceAutoencoder(
+        fields="day_event_type", combine="concat", n_layers=2, **TINY
+    ).fit(events)
+    assert concat.module_.embeddings[0].embedding_dim == 8
+    assert concat.module_.encoder.layers[1].input_size == 8
+    reduced = GRUSequenceAutoencoder(n_components=3, **TINY).fit(events)
+    out = reduced.transform(events)
+    assert out.shape == (len(events), 3) and reduced.pca_.n_components_ == 3
+    assert list(reduced.get_feature_names_out()) == ["gru_0", "gru_1", "gru_2"]
+    only_type = GRUSequenceAutoencoder(reconstruct=["event_type"], **TINY).fit(events)
+    assert len(only_type.module_.heads) == 1
+    assert set(only_type.reconstruction_accuracy(events)) == {"event_type"}
+
+
+def test_reconstruction_beats_majority_after_training(events):
+    gru = GRUSequenceAutoencoder(
+        fields="day_event_type",
+        hidden_size=32,
+        max_epochs=10,
+        batch_size=32,
+        lr=0.005,
+        random_state=0,
+    ).fit(events)
+    acc, base = gru.reconstruction_accuracy(events), gru.majority_accuracy(events)
+    assert acc["day"] > base["day"] + 0.05
+
+
+def test_verbose_prints_epochs(events, capsys):
+    GRUSequenceAutoencoder(**{**TINY, "verbose": True}).fit(events.iloc[:200])
+    out = capsys.readouterr()
+    assert "train_loss" in out.out and "valid_loss" in out.out
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"fields": ("sku", "colour")}, "no column 'colour'"),
+        ({"fields": ()}, "at least one field"),
+        ({"fields": ("sku", "sku")}, "duplicate"),
+        ({"reconstruct": ["url"], "fields": ("sku",)}, "reconstruct"),
+        ({"fields": "weekly"}, "fields"),
+        ({"hidden_size": 0}, "hidden_size"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"device": "tpu0"}, "device"),
+        ({"n_components": 9}, "n_components"),
+    ],
+)
+def test_bad_parameters(events, params, match):
+    with pytest.raises(ValueError, match=match):
+        GRUSequenceAutoencoder(**{**TINY, **params}).fit(events.iloc[:50])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_a_clear_error(events):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        GRUSequenceAutoencoder(**{**TINY, "device": "cuda"}).fit(events.iloc[:50])
+
+
+def test_wrong_kind_at_transform(fitted):
+    with pytest.raises(ValueError, match="fitted on an event frame"):
+        fitted.transform(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="event frames"):
+        GRUSequenceAutoencoder(**TINY).fit(np.ones((20, 4))).reconstruction_accuracy(
+            np.ones((2, 4))
+        )
+
+
+def test_untokenisable_column():
+    frame = small_log()
+    frame["when"] = pd.Series(
+        [frame["timestamp"].iloc[0], frame["timestamp"].iloc[1]],
+        index=frame.index,
+        dtype=pd.ArrowDtype(pa.list_(pa.timestamp("us"))),
+    )
+    with pytest.raises(ValueError, match="'when'.*cannot be tokenised"):
+        GRUSequenceAutoencoder(fields=("when",), **TINY).fit(frame)
+
+
+# ------------------------------------------------------------------ 2-D arrays
+
+
+def test_array_sequences_are_reconstructed():
+    """Rows are noisy sine waves of random phase: predictable from the latent."""
+    rng = np.random.default_rng(0)
+    phase = rng.uniform(0, 2 * np.pi, 400)
+    X = np.sin(phase[:, None] + np.arange(12)[None, :] * 0.6) + 0.05 * rng.normal(size=(400, 12))
+    gru = GRUSequenceAutoencoder(
+        hidden_size=16, embedding_dim=8, max_epochs=40, lr=0.01, random_state=0
+    ).fit(X)
+    losses = [h["train_loss"] for h in gru.history_]
+    assert losses[-1] < 0.2 * losses[0]
+    emb = gru.transform(X)
+    # the latent encodes the phase: a linear read-out of (sin, cos) from it works
+    from sklearn.linear_model import LinearRegression
+
+    target = np.c_[np.sin(phase + 11 * 0.6), np.cos(phase + 11 * 0.6)]
+    assert LinearRegression().fit(emb, target).score(emb, target) > 0.8
