@@ -1,17 +1,65 @@
-"""The README's main job: ``python -m sklearn_ubp demo`` on built-in synthetic data."""
+"""The ``ubp`` command line: every subcommand on tiny data, and its error reporting."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import joblib
+import numpy as np
+import pandas as pd
 import pytest
 
-from sklearn_ubp._cli import main
+import sklearn_ubp
+from sklearn_ubp import EventCountEmbedder
+from sklearn_ubp._cli import build_parser, ids_path, main, read_embeddings
+from sklearn_ubp.datasets import load_recsys2025, make_events, write_recsys2025
+from sklearn_ubp.evaluation import validate_submission
+
+HAS_PROFILE = hasattr(sklearn_ubp, "UniversalProfile")
+ROOT = Path(__file__).resolve().parents[1]
+# Subprocesses import this checkout, whatever is installed.
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+QUICK = ["--model", "counts", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_events(n_users=3000, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def files(data, tmp_path_factory):
+    """The same log as a RecSys folder, an event frame, a long parquet table and a CSV."""
+    root = tmp_path_factory.mktemp("cli")
+    write_recsys2025(
+        root / "recsys", data.tables, data.products, relevant_clients=data.relevant_clients
+    )
+    data.events.to_parquet(root / "frame.parquet")
+    long = pd.concat(
+        [t.assign(event_type=k) for k, t in data.tables.items() if k != "search_query"],
+        ignore_index=True,
+    )
+    long.rename(columns={"client_id": "user", "timestamp": "time"}).to_parquet(
+        root / "long.parquet", index=False
+    )
+    long.to_csv(root / "long.csv", index=False)
+    return root
+
+
+def run(argv, capsys):
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+# --------------------------------------------------------------------------- demo
 
 
 def test_demo_prints_the_score_table(capsys):
-    assert main(["demo", "--users", "8000", "--seed", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "8,000 users" in out
+    status, out, _ = run(["demo", "--users", "3000", "--seed", "1", "--model", "counts"], capsys)
+    assert status == 0
+    assert "3,000 users" in out
     table = out[out.index("Downstream scores") :]
     header = table.splitlines()[1]
     for column in (
@@ -25,17 +73,300 @@ def test_demo_prints_the_score_table(capsys):
         assert any(line.startswith(task) for line in table.splitlines())
 
 
+@pytest.mark.skipif(not HAS_PROFILE, reason="UniversalProfile is not in this build yet")
+@pytest.mark.filterwarnings("ignore:make_tasks. task 'propensity_new_sku' is skipped")
+def test_demo_with_the_profile_writes_three_plots(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    plots = tmp_path / "plots"
+    status, out, _ = run(
+        ["demo", "--users", "3000", "--epochs", "1", "--quiet", "--plots", plots], capsys
+    )
+    assert status == 0
+    table = out[out.index("Downstream scores") :].splitlines()
+    header = table[1]
+    columns = ["random", "baseline counts", "gru", "counts", "svd_category", "svd_url"]
+    columns += ["UniversalProfile", "oracle (true probabilities)"]
+    assert header.split() == " ".join(columns).split()  # the members alone, too
+    total = next(line for line in table if line.startswith("total")).split()[1:]
+    assert len(total) == len(columns) and all(float(v) > 0 for v in total)
+    assert "counts = EventCountEmbedder" in out
+    for name in ("scores.png", "embedding_map.png", "training_history.png"):
+        assert (plots / name).stat().st_size > 1000
+        assert f"wrote {plots / name}" in out
+
+
+def test_demo_rejects_too_few_users(capsys):
+    status, _, err = run(["demo", "--users", "10"], capsys)
+    assert status == 1
+    assert err.startswith("ubp: error: --users must be at least 1000")
+
+
+# --------------------------------------------------------------------------- recsys2025
+
+
+def test_recsys2025_writes_a_valid_submission(files, data, tmp_path, capsys):
+    out_dir = tmp_path / "submission"
+    status, out, _ = run(["recsys2025", files / "recsys", "--out", out_dir, *QUICK], capsys)
+    assert status == 0
+    assert "validate_submission: OK" in out
+    validate_submission(out_dir, data.relevant_clients)
+    validate_submission(out_dir, files / "recsys" / "input" / "relevant_clients.npy")
+    ids = np.load(out_dir / "client_ids.npy")
+    emb = np.load(out_dir / "embeddings.npy")
+    assert emb.dtype == np.float16 and emb.shape[0] == len(data.relevant_clients)
+    # Row i is the embedding of client i, fitted on all clients' events.
+    loaded = load_recsys2025(files / "recsys")
+    model = EventCountEmbedder().fit(loaded.events)
+    expected = model.transform(loaded.events.loc[ids]).astype(np.float16)
+    np.testing.assert_array_equal(emb, expected)
+
+
+def test_recsys2025_max_users_still_embeds_every_relevant_client(files, data, tmp_path, capsys):
+    out_dir = tmp_path / "submission"
+    argv = ["recsys2025", files / "recsys", "--out", out_dir, "--max-users", 200, *QUICK]
+    status, _, _ = run(argv, capsys)
+    assert status == 0
+    validate_submission(out_dir, data.relevant_clients)
+
+
+def test_recsys2025_needs_relevant_clients(data, tmp_path, capsys):
+    folder = tmp_path / "no_relevant"
+    write_recsys2025(folder, data.tables, data.products)
+    status, _, err = run(["recsys2025", folder, "--out", tmp_path / "s", *QUICK], capsys)
+    assert status == 1
+    assert "has no input/relevant_clients.npy" in err
+
+
+# --------------------------------------------------------------------------- fit / embed
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".npy", ".csv"])
+def test_fit_embed_round_trip_keeps_user_ids(files, data, tmp_path, capsys, suffix):
+    model_file = tmp_path / "model.joblib"
+    status, out, _ = run(["fit", files / "frame.parquet", "--out", model_file, *QUICK], capsys)
+    assert status == 0 and "wrote" in out
+    out_file = tmp_path / f"embeddings{suffix}"
+    argv = ["embed", model_file, files / "frame.parquet", "--out", out_file, "--quiet"]
+    status, out, _ = run([*argv, "--chunk-size", "700"], capsys)
+    assert status == 0
+    emb = read_embeddings(out_file)
+    assert emb.index.name == "client_id"
+    assert emb.index.tolist() == data.events.index.tolist()
+    model = joblib.load(model_file)
+    expected = model.transform(data.events)
+    np.testing.assert_allclose(emb.to_numpy(), expected, rtol=1e-6)
+    if suffix == ".parquet":
+        raw = pd.read_parquet(out_file)
+        assert raw.index.name == "client_id"
+        assert list(raw.columns) == list(model.get_feature_names_out())
+    if suffix == ".npy":
+        assert ids_path(out_file).name == "embeddings.ids.npy"
+        np.testing.assert_array_equal(np.load(ids_path(out_file)), data.events.index)
+
+
+def test_long_tables_with_renamed_columns(files, data, tmp_path, capsys):
+    model_file = tmp_path / "model.joblib"
+    cols = ["--user-col", "user", "--time-col", "time"]
+    status, _, _ = run(["fit", files / "long.parquet", "--out", model_file, *cols, *QUICK], capsys)
+    assert status == 0
+    out_file = tmp_path / "e.parquet"
+    status, _, _ = run(
+        ["embed", model_file, files / "long.csv", "--out", out_file, "--max-users", 50, "--quiet"],
+        capsys,
+    )
+    assert status == 0
+    emb = pd.read_parquet(out_file)
+    assert len(emb) == 50 and emb.index.isin(data.events.index).all()
+
+
+def test_before_split_keeps_the_input_period(files, tmp_path, capsys):
+    model_file = tmp_path / "model.joblib"
+    run(["fit", files / "frame.parquet", "--out", model_file, "--before", "split", *QUICK], capsys)
+    model = joblib.load(model_file)
+    assert model.reference_time_ < pd.Timestamp("2022-10-12")  # the challenge's cut
+    status, _, err = run(
+        ["fit", files / "frame.parquet", "--out", model_file, "--before", "soon", *QUICK], capsys
+    )
+    assert status == 1 and "--before 'soon'" in err
+
+
+@pytest.mark.skipif(not HAS_PROFILE, reason="UniversalProfile is not in this build yet")
+@pytest.mark.filterwarnings("ignore:n_components=64 but the matrix has")
+def test_fit_embed_with_the_profile(files, data, tmp_path, capsys):
+    model_file = tmp_path / "profile.joblib"
+    argv = ["fit", files / "recsys", "--out", model_file, "--max-users", 300, "--epochs", 1]
+    status, out, _ = run([*argv, "--quiet"], capsys)
+    assert status == 0 and "UniversalProfile" in out
+    out_file = tmp_path / "e.parquet"
+    status, _, _ = run(
+        ["embed", model_file, files / "recsys", "--out", out_file, "--relevant", "--quiet"],
+        capsys,
+    )
+    assert status == 0
+    emb = pd.read_parquet(out_file)
+    assert sorted(emb.index) == sorted(data.relevant_clients)
+    assert emb.columns[0].startswith("gru__")
+    assert np.isfinite(emb.to_numpy()).all()
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def test_evaluate_prints_the_score_table(files, tmp_path, capsys):
+    model_file = tmp_path / "model.joblib"
+    emb_file = tmp_path / "emb.npy"
+    run(["fit", files / "recsys", "--out", model_file, "--before", "split", *QUICK], capsys)
+    status, _, _ = run(
+        ["embed", model_file, files / "recsys", "--out", emb_file, "--before", "split", "--quiet"],
+        capsys,
+    )
+    assert status == 0
+    csv = tmp_path / "scores.csv"
+    argv = ["evaluate", emb_file, files / "recsys", "--baselines", "--out", csv, "--quiet"]
+    status, out, _ = run(argv, capsys)
+    assert status == 0
+    lines = out.splitlines()
+    header = lines[lines.index('Scores (protocol="fast"):') + 1].split()
+    assert header == ["metric", "auroc", "diversity", "novelty", "score"]
+    for task in ("churn", "propensity_category", "conversion", "total"):
+        assert any(line.startswith(task) for line in lines)
+    table = pd.read_csv(csv, index_col=0)
+    assert list(table.columns) == ["embeddings", "random", "baseline counts"]
+    assert table.loc["total", "embeddings"] > table.loc["total", "random"]
+    # A submission folder is read as embeddings too.
+    sub = tmp_path / "sub"
+    run(["recsys2025", files / "recsys", "--out", sub, *QUICK], capsys)
+    status, out, _ = run(["evaluate", sub, files / "recsys", "--quiet"], capsys)
+    assert status == 0 and "total" in out
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "{tmp}/nope.parquet", "--out", "{tmp}/m.joblib"], "EVENTS '{tmp}/nope.parquet' does not exist"),
+        (["fit", "{tmp}/garbage.parquet", "--out", "{tmp}/m.joblib"], "cannot read '{tmp}/garbage.parquet'"),
+        (["fit", "{files}/long.csv", "--out", "{tmp}/m.joblib", "--user-col", "uid"], "the user column 'uid' is missing"),
+        (["fit", "{files}/long.csv", "--out", "{tmp}/m.txt"], "--out '{tmp}/m.txt': the name must end in one of .joblib"),
+        (["fit", "{tmp}/empty", "--out", "{tmp}/m.joblib"], "is a folder without parquet files"),
+        (["embed", "{tmp}/garbage.parquet", "{files}/long.csv", "--out", "{tmp}/e.parquet"], "is not a model saved by 'ubp fit'"),
+        (["embed", "{tmp}/nope.joblib", "{files}/long.csv", "--out", "{tmp}/e.parquet"], "MODEL '{tmp}/nope.joblib' does not exist"),
+        (["recsys2025", "{tmp}", "--out", "{tmp}/s"], "is not a RecSys 2025 folder"),
+        (["evaluate", "{tmp}/e.npy", "{files}/recsys"], "no user ids found"),
+        (["evaluate", "{tmp}/nope.parquet", "{files}/recsys"], "EMBEDDINGS '{tmp}/nope.parquet' does not exist"),
+        (["fit", "{files}/recsys", "--out", "{tmp}/m.joblib", "--model", "lstm"], "--model 'lstm': choose from"),
+        (["fit", "{files}/recsys", "--out", "{tmp}/m.joblib", "--device", "tpu"], "--device 'tpu'"),
+    ],
+)  # fmt: skip
+def test_user_errors_are_one_line(files, tmp_path, capsys, argv, message):
+    (tmp_path / "garbage.parquet").write_bytes(b"not a parquet file")
+    (tmp_path / "empty").mkdir()
+    np.save(tmp_path / "e.npy", np.zeros((3, 2)))
+    argv = [a.format(tmp=tmp_path, files=files) for a in argv]
+    status, out, err = run(argv, capsys)
+    assert status == 1
+    assert err.startswith("ubp: error: ")
+    assert message.format(tmp=tmp_path, files=files) in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_cuda_unavailable_is_reported(files, tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    status, _, err = run(
+        ["fit", files / "recsys", "--out", tmp_path / "m.joblib", "--device", "cuda"], capsys
+    )
+    assert status == 1 and "no CUDA device is available" in err
+
+
+def test_embeddings_that_match_no_user(files, tmp_path, capsys):
+    pd.DataFrame({"a": [1.0, 2.0]}, index=pd.Index([-1, -2], name="client_id")).to_parquet(
+        tmp_path / "e.parquet"
+    )
+    status, _, err = run(["evaluate", tmp_path / "e.parquet", files / "recsys"], capsys)
+    assert status == 1 and "none of the users of EVENTS has an embedding" in err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="does not exist"):
+        main(
+            ["fit", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "m.joblib"), "--debug"]
+        )
+
+
 def test_module_entry_point_reports_bad_arguments():
     result = subprocess.run(
         [sys.executable, "-m", "sklearn_ubp", "demo", "--users", "many"],
         capture_output=True,
         text=True,
+        env=ENV,
     )
     assert result.returncode == 2
     assert "invalid int value: 'many'" in result.stderr
+
+
+def test_module_entry_point_reports_user_errors(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_ubp", "embed", "x.joblib", "y.parquet", "--out", "e.npy"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=ENV,
+    )
+    assert result.returncode == 1
+    assert result.stderr == "ubp: error: MODEL 'x.joblib' does not exist.\n"
 
 
 def test_unknown_command():
     with pytest.raises(SystemExit) as exc:
         main(["nope"])
     assert exc.value.code == 2
+
+
+def test_every_subcommand_has_help():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == {"demo", "fit", "embed", "recsys2025", "evaluate"}
+    for name, p in sub.choices.items():
+        text = p.format_help()
+        assert "--seed" in text and "--device" in text, name
+
+
+def test_progress_bar_on_request(files, tmp_path, capsys):
+    model_file = tmp_path / "model.joblib"
+    run(["fit", files / "frame.parquet", "--out", model_file, *QUICK], capsys)
+    argv = ["embed", model_file, files / "frame.parquet", "--out", tmp_path / "e.npy"]
+    status, out, err = run([*argv, "--chunk-size", "1000", "--progress"], capsys)
+    assert status == 0
+    assert "embedding:" in err and "0/3" in err  # tqdm's bar over 3 chunks of users
+    assert "3,000 users" in err and out.startswith("wrote")
+    status, out, err = run([*argv, "--quiet"], capsys)
+    assert status == 0 and err == ""
+
+
+@pytest.mark.parametrize("writer", ["pandas, unnamed index", "polars", "feather long table"])
+def test_other_layouts_of_events(data, tmp_path, capsys, writer):
+    frame = data.events.iloc[:300]
+    if writer == "pandas, unnamed index":
+        path = tmp_path / "frame.parquet"
+        frame.reset_index(drop=True).to_parquet(path)
+        expected = list(range(300))
+    elif writer == "polars":
+        pl = pytest.importorskip("polars")
+        path = tmp_path / "frame.parquet"
+        pl.from_pandas(frame.reset_index()).write_parquet(path)
+        expected = frame.index.tolist()
+    else:
+        path = tmp_path / "long.feather"
+        buys = data.tables["product_buy"]
+        buys.assign(event_type="product_buy").reset_index(drop=True).to_feather(path)
+        expected = sorted(buys["client_id"].unique())
+    model_file = tmp_path / "m.joblib"
+    assert run(["fit", path, "--out", model_file, *QUICK], capsys)[0] == 0
+    out_file = tmp_path / "e.parquet"
+    assert run(["embed", model_file, path, "--out", out_file, "--quiet"], capsys)[0] == 0
+    assert pd.read_parquet(out_file).index.tolist() == expected
