@@ -8,7 +8,7 @@ import pytest
 from sklearn.utils.estimator_checks import check_estimator
 
 from sklearn_ubp import group_events
-from sklearn_ubp._counts import EventCountEmbedder
+from sklearn_ubp._counts import DEFAULT_STATISTICS, STATISTICS, EventCountEmbedder
 from sklearn_ubp.datasets import make_events
 from sklearn_ubp.evaluation import evaluate, make_tasks, official_baseline, random_embeddings
 
@@ -16,6 +16,8 @@ from sklearn_ubp.evaluation import evaluate, make_tasks, official_baseline, rand
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 REF = "2022-02-01"
+#: Every statistic group and the baseline's windows: a superset of the official baseline.
+FULL = {"statistics": "all", "windows": (1, 7, 30, None)}
 CODE = "[" + " ".join(["51"] * 16) + "]"
 
 
@@ -61,7 +63,7 @@ def features(emb, X):
 
 
 def test_hand_computed_statistics(tiny):
-    emb = EventCountEmbedder(reference_time=REF, scale=None).fit(tiny)
+    emb = EventCountEmbedder(reference_time=REF, scale=None, **FULL).fit(tiny)
     assert emb.max_days_ == 31  # ceil(30.583)
     assert emb.event_types_.tolist() == [
         "add_to_cart",
@@ -124,14 +126,14 @@ def test_hand_computed_statistics(tiny):
 
 
 def test_reference_time_semantics(tiny):
-    default = EventCountEmbedder(scale=None).fit(tiny)
+    default = EventCountEmbedder(scale=None, **FULL).fit(tiny)
     assert default.reference_time_ == pd.Timestamp("2022-02-05")
     f = features(default, tiny)
     assert f.loc[4, "count_product_buy_1d"] == 1 and f.loc[4, "recency_product_buy"] == 0
     # the fitted reference time holds in transform, whatever the later data
     sub = tiny.loc[[1]]
     np.testing.assert_array_equal(default.transform(sub), f.loc[[1]].to_numpy())
-    fixed = EventCountEmbedder(reference_time=pd.Timestamp(REF), scale=None).fit(tiny)
+    fixed = EventCountEmbedder(reference_time=pd.Timestamp(REF), scale=None, **FULL).fit(tiny)
     assert fixed.reference_time_ == pd.Timestamp(REF)
     g = features(fixed, tiny)
     assert g.loc[4, "count_any_all"] == 0  # its only event is after the reference time
@@ -139,11 +141,11 @@ def test_reference_time_semantics(tiny):
 
 
 def test_log1p_and_quantile_scaling(tiny):
-    raw = EventCountEmbedder(reference_time=REF, scale=None).fit(tiny).transform(tiny)
-    logged = EventCountEmbedder(reference_time=REF).fit(tiny).transform(tiny)
+    raw = EventCountEmbedder(reference_time=REF, scale=None, **FULL).fit(tiny).transform(tiny)
+    logged = EventCountEmbedder(reference_time=REF, **FULL).fit(tiny).transform(tiny)
     np.testing.assert_allclose(logged, np.sign(raw) * np.log1p(np.abs(raw)), rtol=1e-5, atol=1e-7)
     assert (raw < 0).any()  # trends are signed
-    q = EventCountEmbedder(reference_time=REF, scale="quantile").fit(tiny)
+    q = EventCountEmbedder(reference_time=REF, scale="quantile", **FULL).fit(tiny)
     out = q.transform(tiny)
     assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
     np.testing.assert_array_equal(out, q.fit_transform(tiny))
@@ -176,7 +178,7 @@ def test_determinism_and_pickle(synthetic, tmp_path):
 
 
 def test_feature_groups_on_challenge_like_data(synthetic):
-    emb = EventCountEmbedder().fit(synthetic)
+    emb = EventCountEmbedder(**FULL).fit(synthetic)
     names = emb.get_feature_names_out().tolist()
     assert len(names) == len(set(names))
     for name in (
@@ -204,6 +206,13 @@ def test_feature_groups_on_challenge_like_data(synthetic):
         baseline.iloc[:, :-16].to_numpy(),
         rtol=1e-5,
     )
+    # the default groups are a subset of the same columns, with the same values
+    default = EventCountEmbedder().set_output(transform="pandas").fit(synthetic)
+    small = default.transform(synthetic)
+    assert default.statistics_ == list(DEFAULT_STATISTICS)
+    assert set(small.columns) < set(names) and small.shape[1] < 150
+    pd.testing.assert_frame_equal(small, ours[small.columns])
+    assert not small.columns.str.contains(r"^(?:trend|active|popularity|distinct)_|=|_1d$").any()
 
 
 def test_set_output_pandas_keeps_index(synthetic):
@@ -241,7 +250,7 @@ def purchases():
 
 
 def test_purchase_log_uses_numeric_fields(purchases):
-    emb = EventCountEmbedder(scale=None).fit(purchases)
+    emb = EventCountEmbedder(scale=None, **FULL).fit(purchases)
     assert emb.event_types_.tolist() == []
     assert emb.numeric_fields_ == ["amount", "quantity"] and emb.item_fields_ == []
     f = features(emb, purchases)
@@ -292,7 +301,9 @@ def test_unseen_event_types_are_ignored(tiny):
 
 def test_array_input_meaning():
     X = np.array([[0.0, 2.0, 0.0, 3.0, 1.0, 0.0], [0.0] * 6])
-    emb = EventCountEmbedder(windows=(1, 2, None), trend_windows=(1, 2, 4), scale=None)
+    emb = EventCountEmbedder(
+        statistics="all", windows=(1, 2, None), trend_windows=(1, 2, 4), scale=None
+    )
     f = pd.DataFrame(emb.fit_transform(X), columns=emb.get_feature_names_out())
     assert emb.windows_ == [1, 2, None]
     assert f.columns.tolist() == [
@@ -315,6 +326,68 @@ def test_array_input_meaning():
         emb.transform(
             group_events(pd.DataFrame({"client_id": [1], "timestamp": [pd.Timestamp(0)]}))
         )
+    # the default groups: counts (the windows 7 and 30 are longer than the 6 periods),
+    # numeric and recency; no trends or active periods
+    default = EventCountEmbedder(scale=None).fit(X)
+    kept = ["sum_all", "mean_all", "last", "max", "min", "recency", "tenure"]
+    assert default.windows_ == [None]
+    assert default.get_feature_names_out().tolist() == kept
+    np.testing.assert_array_equal(default.transform(X), f[kept].to_numpy())
+
+
+def test_statistics_select_groups(tiny):
+    full = features(EventCountEmbedder(reference_time=REF, scale=None, **FULL).fit(tiny), tiny)
+    prefixes = {
+        "counts": r"^count_[a-z_]+_(?:1d|7d|30d|all)$",
+        "recency": r"^(?:recency|has|tenure|mean_gap)_",
+        "trends": r"^trend_",
+        "active": r"^active_",
+        "numeric": r"^(?:sum|mean|last|max)_[a-z_]+_price",
+        "top_k": "=",
+        "popularity": r"^popularity_",
+        "distinct": r"^distinct_",
+        "cart": r"^cart_bought_share_",
+        "codes": r"^mean_query_",
+    }
+    assert list(prefixes) == list(STATISTICS)
+    seen = set()
+    for group, pattern in prefixes.items():
+        emb = EventCountEmbedder(
+            statistics=[group], windows=(1, 7, 30, None), reference_time=REF, scale=None
+        ).fit(tiny)
+        assert emb.statistics_ == [group]
+        f = features(emb, tiny)
+        assert f.shape[1] > 0 and f.columns.str.contains(pattern).all(), group
+        # each group alone gives the same values as in the full output
+        pd.testing.assert_frame_equal(f, full[f.columns])
+        seen |= set(f.columns)
+    assert seen == set(full.columns)  # the groups partition the full output
+    # order of the groups does not matter; the output follows STATISTICS
+    a = EventCountEmbedder(statistics=["codes", "counts"], reference_time=REF).fit(tiny)
+    b = EventCountEmbedder(statistics=("counts", "codes"), reference_time=REF).fit(tiny)
+    assert a.statistics_ == ["counts", "codes"]
+    np.testing.assert_array_equal(a.transform(tiny), b.transform(tiny))
+    # fields that no enabled group reads are not used, nor needed in transform
+    counts = EventCountEmbedder(statistics=["counts", "recency"]).fit(tiny)
+    assert counts.item_fields_ == [] and counts.numeric_fields_ == []
+    assert counts.code_fields_ == []
+    counts.transform(tiny[["timestamp", "event_type"]])
+    cart = EventCountEmbedder(statistics=["cart"]).fit(tiny)
+    assert cart.item_fields_ == cart.cart_fields_ == ["sku", "price"]
+    assert cart.popularity_ == {}
+
+
+def test_bad_statistics(tiny, purchases):
+    with pytest.raises(ValueError, match=r"unknown group\(s\) \['trend'\]"):
+        EventCountEmbedder(statistics=["counts", "trend"]).fit(tiny)
+    with pytest.raises(ValueError, match="must not repeat"):
+        EventCountEmbedder(statistics=["counts", "counts"]).fit(tiny)
+    with pytest.raises(ValueError, match="gives no feature"):
+        EventCountEmbedder(statistics=["codes"]).fit(purchases)  # no code fields
+    with pytest.raises(ValueError, match="gives no feature"):
+        EventCountEmbedder(statistics=["cart"]).fit(np.ones((3, 4)))
+    with pytest.raises(ValueError, match="statistics"):
+        EventCountEmbedder(statistics="most").fit(tiny)
 
 
 def test_check_estimator():

@@ -253,7 +253,9 @@ def test_weights_and_pca_widths(events):
 def test_feature_names(events):
     profile = UniversalProfile(classic()).fit(events)
     names = profile.get_feature_names_out()
-    assert names[0] == "counts__count_any_1d" and names[-1] == "svd_url__svd_url_5"
+    counts = profile.named_transformers_["counts"].get_feature_names_out()
+    assert list(names[: len(counts)]) == [f"counts__{n}" for n in counts]
+    assert names[0] == "counts__count_any_7d" and names[-1] == "svd_url__svd_url_5"
     plain = UniversalProfile(classic(), verbose_feature_names_out=False).fit(events)
     assert plain.get_feature_names_out()[-1] == "svd_url_5"
     twice = [("a", SVDItemEmbedder(item="url", n_components=2)), ("b", SVDItemEmbedder("url", 2))]
