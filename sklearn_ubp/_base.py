@@ -17,9 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._arrow import timestamp_to_us
 from ._frame import EventView, checked_view, is_event_frame
 
 __all__ = ["EventTransformer"]
@@ -58,6 +60,19 @@ class EventTransformer(TransformerMixin, BaseEstimator):
         if reset:
             self.input_kind_ = ARRAY
         return X
+
+    def _set_reference_time(self, times: np.ndarray) -> int:
+        """Store ``reference_time_`` (``reference_time``, or the latest of ``times``).
+
+        ``times`` are the flat event times in microseconds; returns the reference in
+        microseconds (0 for a frame without events and no ``reference_time``).
+        """
+        if self.reference_time is None:
+            ref = int(times.max()) if times.size else 0
+        else:
+            ref = timestamp_to_us(self.reference_time)
+        self.reference_time_ = pd.Timestamp(ref, unit="us")
+        return ref
 
     @staticmethod
     def _finish(values: np.ndarray) -> np.ndarray:

@@ -498,11 +498,7 @@ class EventCountEmbedder(EventTransformer):
         columns = view.columns
         types = {c: view.list_array(c).type.value_type for c in columns}
         times = view.times()
-        if self.reference_time is None:
-            ref = int(times.max()) if times.size else 0
-        else:
-            ref = timestamp_to_us(self.reference_time)
-        self.reference_time_ = pd.Timestamp(ref, unit="us")
+        ref = self._set_reference_time(times)
         before = times <= ref
         first = int(times[before].min()) if before.any() else ref
         self.max_days_ = max(float(np.ceil((ref - first) / US_PER_DAY)), 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import time
 from collections.abc import Iterator, Sequence
@@ -9,7 +10,6 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import _fit_context
 from sklearn.decomposition import PCA
@@ -544,12 +544,7 @@ class GRUSequenceAutoencoder(EventTransformer):
                     f"reconstruct={self.reconstruct!r} must name one or more of the fields "
                     f"read, {fields}; unknown: {unknown}."
                 )
-        times = view.times()
-        if self.reference_time is None:
-            ref = int(times.max()) if times.size else 0
-        else:
-            ref = timestamp_to_us(self.reference_time)
-        self.reference_time_ = pd.Timestamp(ref, unit="us")
+        ref = self._set_reference_time(view.times())
         self.fields_ = fields
         self.reconstruct_ = reconstruct
         self.vocabularies_ = [
@@ -644,30 +639,34 @@ class GRUSequenceAutoencoder(EventTransformer):
 
     # --------------------------------------------------------------- inference
 
-    def _inference_device(self) -> torch.device:
-        dev = torch.device(self.device)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            return torch.device("cpu")
-        return dev
+    def _inference_batches(
+        self, seqs: Sequences
+    ) -> Iterator[tuple[np.ndarray, nn.Module, torch.Tensor, torch.Tensor]]:
+        """``(users, module, tokens, lengths)`` per padding-free inference batch.
 
-    def _encode(self, seqs: Sequences) -> np.ndarray:
-        """Latent of every sequence (last layer's final hidden state), batched."""
-        device = self._inference_device()
-        module = self.module_ if device.type == "cpu" else self._copy_to(device)
-        out = np.empty((len(seqs), self.hidden_size), dtype=np.float32)
+        Runs on ``device``, or on the CPU when that is CUDA and none is present (a
+        model trained on a GPU, loaded elsewhere); the fitted module stays on the CPU.
+        """
+        device = torch.device(self.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            device = torch.device("cpu")
+        module = self.module_ if device.type == "cpu" else copy.deepcopy(self.module_).to(device)
         with torch.inference_mode():
             for users in length_batches(seqs.lengths, INFERENCE_BATCH, max_tokens=INFERENCE_TOKENS):
                 tokens, lengths = seqs.padded(users)
-                h = module.encode(
-                    torch.from_numpy(tokens).to(device), torch.from_numpy(lengths).to(device)
+                yield (
+                    users,
+                    module,
+                    torch.from_numpy(tokens).to(device),
+                    torch.from_numpy(lengths).to(device),
                 )
-                out[users] = h[-1].float().cpu().numpy()
+
+    def _encode(self, seqs: Sequences) -> np.ndarray:
+        """Latent of every sequence (last layer's final hidden state), batched."""
+        out = np.empty((len(seqs), self.hidden_size), dtype=np.float32)
+        for users, module, tokens, lengths in self._inference_batches(seqs):
+            out[users] = module.encode(tokens, lengths)[-1].float().cpu().numpy()
         return out
-
-    def _copy_to(self, device: torch.device) -> nn.Module:
-        import copy
-
-        return copy.deepcopy(self.module_).to(device)
 
     def transform(self, X: Any) -> np.ndarray:
         """Embed the users of ``X`` with the trained encoder (no refit).
@@ -756,18 +755,11 @@ class GRUSequenceAutoencoder(EventTransformer):
                     hits[f] = int(np.bincount(t).max())
                     totals[f] = int(t.size)
             return hits, totals
-        device = self._inference_device()
-        module = self.module_ if device.type == "cpu" else self._copy_to(device)
-        with torch.inference_mode():
-            for users in length_batches(seqs.lengths, INFERENCE_BATCH, max_tokens=INFERENCE_TOKENS):
-                tokens, lengths = seqs.padded(users)
-                pairs = module(
-                    torch.from_numpy(tokens).to(device), torch.from_numpy(lengths).to(device)
-                )
-                for f, (logits, t) in zip(self.reconstruct_, pairs, strict=True):
-                    keep = t >= OOV
-                    hits[f] += int((logits.argmax(1)[keep] == t[keep]).sum())
-                    totals[f] += int(keep.sum())
+        for _, module, tokens, lengths in self._inference_batches(seqs):
+            for f, (logits, t) in zip(self.reconstruct_, module(tokens, lengths), strict=True):
+                keep = t >= OOV
+                hits[f] += int((logits.argmax(1)[keep] == t[keep]).sum())
+                totals[f] += int(keep.sum())
         return hits, totals
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

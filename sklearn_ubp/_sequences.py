@@ -19,7 +19,7 @@ Everything is vectorised over the flat Arrow values; there is no per-user loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -343,12 +343,3 @@ def padding_waste(lengths: np.ndarray, batches: Sequence[np.ndarray]) -> float:
     real = sum(int(lengths[b].sum()) for b in batches)
     total = sum(int(lengths[b].max()) * len(b) for b in batches if len(b))
     return 1.0 - real / total if total else 0.0
-
-
-def iterate_padded(
-    seqs: Sequences, batches: Sequence[np.ndarray]
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``(users, padded tokens, lengths)`` per batch."""
-    for users in batches:
-        tokens, lengths = seqs.padded(users)
-        yield users, tokens, lengths
