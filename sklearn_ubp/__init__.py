@@ -7,11 +7,14 @@ events); see :mod:`sklearn_ubp._frame` or the "Event frame" documentation page.
 from ._counts import EventCountEmbedder
 from ._frame import EventView, check_event_frame, filter_events, is_event_frame
 from ._group import group_events
-from ._gru import GRUSequenceAutoencoder
 from ._profile import UniversalProfile
 from ._svd import SVDItemEmbedder
 
 __version__ = "0.1.0.dev0"
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from ._gru import GRUSequenceAutoencoder
 
 __all__ = [
     "EventCountEmbedder",
@@ -24,3 +27,18 @@ __all__ = [
     "group_events",
     "is_event_frame",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # GRUSequenceAutoencoder imports torch (seconds): only when it is first used, so
+    # that ``import sklearn_ubp`` stays quick for the statistics and SVD members, the
+    # CLI's help and workers that never run the GRU.
+    if name == "GRUSequenceAutoencoder":
+        from ._gru import GRUSequenceAutoencoder
+
+        return GRUSequenceAutoencoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -24,10 +24,37 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._arrow import timestamp_to_us
 from ._frame import EventView, checked_view, is_event_frame
 
-__all__ = ["EventTransformer"]
+__all__ = ["EventTransformer", "with_user_index"]
 
 EVENTS = "events"
 ARRAY = "array"
+
+
+def with_user_index(est: Any, out: np.ndarray, X: Any) -> np.ndarray | pd.DataFrame:
+    """``out`` as a DataFrame indexed by the users of ``X`` when ``est`` outputs pandas.
+
+    Only needed for event frames that are not pandas (polars, pyarrow), for an
+    :class:`EventView` or for the users' index itself; scikit-learn's pandas output
+    takes a pandas input's index by itself. Otherwise ``out`` is returned as is (its
+    columns are named by scikit-learn's output wrapper).
+    """
+    if X is None or isinstance(X, pd.DataFrame):
+        return out
+    try:
+        from sklearn.utils._set_output import _get_output_config
+
+        wanted = _get_output_config("transform", est)["dense"] == "pandas"
+    except (ImportError, KeyError, TypeError):  # pragma: no cover - other sklearn
+        wanted = False
+    if not wanted:
+        return out
+    if isinstance(X, pd.Index):  # the users, already known
+        return pd.DataFrame(out, index=X)
+    if isinstance(X, EventView):
+        return pd.DataFrame(out, index=X.index)
+    if is_event_frame(X):
+        return pd.DataFrame(out, index=checked_view(X, required=()).index)
+    return out
 
 
 class EventTransformer(TransformerMixin, BaseEstimator):
@@ -74,15 +101,19 @@ class EventTransformer(TransformerMixin, BaseEstimator):
         self.reference_time_ = pd.Timestamp(ref, unit="us")
         return ref
 
-    @staticmethod
-    def _finish(values: np.ndarray) -> np.ndarray:
-        """float32 output; non-finite values are a bug, never passed on."""
+    def _finish(self, values: np.ndarray, X: Any = None) -> np.ndarray | pd.DataFrame:
+        """float32 output; non-finite values are a bug, never passed on.
+
+        ``X`` (the input, or its :class:`EventView`) keeps the user ids with
+        ``set_output(transform="pandas")`` when the input is not a pandas frame (a
+        polars or pyarrow event frame): scikit-learn would index the output 0..n-1.
+        """
         out = np.asarray(values, dtype=np.float32)
         if not np.isfinite(out).all():
             raise FloatingPointError(
                 "internal error: non-finite values in a transform output; please report it."
             )
-        return out
+        return with_user_index(self, out, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

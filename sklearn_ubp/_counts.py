@@ -419,7 +419,7 @@ class EventCountEmbedder(EventTransformer):
         out = self._fit(X, keep=True)
         if self.scale == "quantile":
             out = self.quantile_transformer_.transform(out)
-        return self._finish(out)
+        return self._finish(out, X)
 
     def _fit(self, X: Any, *, keep: bool) -> np.ndarray | None:
         self.statistics_ = self._check_statistics()
@@ -705,7 +705,7 @@ class EventCountEmbedder(EventTransformer):
         out = self._raw(data, log=self.scale == "log1p")
         if self.scale == "quantile":
             out = self.quantile_transformer_.transform(out)
-        return self._finish(out)
+        return self._finish(out, data)
 
     def _raw(self, data: EventView | np.ndarray, *, log: bool) -> np.ndarray:
         """The statistics in the fitted layout (signed ``log1p`` of them if ``log``)."""

@@ -39,6 +39,20 @@ __all__ = ["GRUSequenceAutoencoder"]
 #: gradients, so larger batches are cheap; the token cap splits the long tail finely).
 INFERENCE_BATCH = 4096
 INFERENCE_TOKENS = 32_768
+#: With ``softmax="adaptive"``, categorical fields with more ids than this get an
+#: adaptive softmax head; its clusters start at these ids (ids are ordered by frequency).
+ADAPTIVE_MIN_IDS = 256
+ADAPTIVE_CUTOFFS = (32, 128, 512)
+
+
+def _adaptive_cutoffs(hidden_size: int, n_ids: int) -> list[int]:
+    """Cluster boundaries of an adaptive softmax over ``n_ids`` classes.
+
+    Tail cluster ``i`` projects to ``hidden_size // 2 ** (i + 1)`` dimensions, which
+    must stay >= 1; a boundary must leave at least one id above it.
+    """
+    cutoffs = [c for c in ADAPTIVE_CUTOFFS if c < n_ids - 1]
+    return cutoffs[: max(int(np.log2(max(hidden_size, 1))), 0)]
 
 
 # --------------------------------------------------------------------------- model
@@ -95,6 +109,7 @@ class _SequenceAutoencoder(nn.Module):
         hidden_size: int,
         n_layers: int,
         dropout: float,
+        adaptive: Sequence[bool] = (),
     ) -> None:
         super().__init__()
         self.numeric = numeric
@@ -115,7 +130,19 @@ class _SequenceAutoencoder(nn.Module):
         if numeric:
             self.heads = nn.ModuleList([nn.Linear(hidden_size, 1)])
         else:
-            self.heads = nn.ModuleList(nn.Linear(hidden_size, vocab_sizes[j]) for j in reconstruct)
+            adaptive = list(adaptive) or [False] * len(vocab_sizes)
+            heads: list[nn.Module] = []
+            for j in reconstruct:
+                cutoffs = _adaptive_cutoffs(hidden_size, vocab_sizes[j]) if adaptive[j] else []
+                if cutoffs:
+                    heads.append(
+                        nn.AdaptiveLogSoftmaxWithLoss(
+                            hidden_size, vocab_sizes[j], cutoffs, div_value=2.0
+                        )
+                    )
+                else:
+                    heads.append(nn.Linear(hidden_size, vocab_sizes[j]))
+            self.heads = nn.ModuleList(heads)
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         """``(..., n_fields)`` tokens to ``(..., in_dim)`` input vectors."""
@@ -134,25 +161,50 @@ class _SequenceAutoencoder(nn.Module):
         _, h = self.encoder(self.drop(self.embed(tokens)), lengths)
         return h
 
-    def forward(
+    def _decode(
         self, tokens: torch.Tensor, lengths: torch.Tensor
-    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        h = self.encode(tokens, lengths)
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoder states and next-token targets of the real steps, ``(n_steps, ...)``."""
+        emb = self.embed(tokens)  # once: the decoder reads the same events, shifted
+        _, h = self.encoder(self.drop(emb), lengths)
         steps = lengths - 1
-        x = self.drop(self.embed(tokens[:, :-1])) + self.latent_in(h[-1])[:, None, :]
+        x = self.drop(emb[:, :-1]) + self.latent_in(h[-1])[:, None, :]
         out, _ = self.decoder(x, steps, h)
         real = torch.arange(tokens.shape[1] - 1, device=tokens.device)[None, :] < steps[:, None]
-        out = out[real]
-        targets = tokens[:, 1:][real]
+        return out[real], tokens[:, 1:][real]
+
+    def _outputs(
+        self, tokens: torch.Tensor, lengths: torch.Tensor, *, predict: bool
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        out, targets = self._decode(tokens, lengths)
         if self.numeric:
             return [(self.heads[0](out)[:, 0], targets[:, 0])]
-        # each head only where its field has a target (a sku head skips page visits)
         pairs = []
+        # each head only where its field has a target (a sku head skips page visits)
         for head, j in zip(self.heads, self.reconstruct, strict=True):
             t = targets[:, j].long()
             keep = t != 0
-            pairs.append((head(out[keep]), t[keep]))
+            x, t = out[keep], t[keep]
+            adaptive = isinstance(head, nn.AdaptiveLogSoftmaxWithLoss)
+            if predict:
+                y = head.predict(x) if adaptive else head(x).argmax(1)
+            else:
+                y = head(x, t).output if adaptive else head(x)
+            pairs.append((y, t))
         return pairs
+
+    def forward(
+        self, tokens: torch.Tensor, lengths: torch.Tensor
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per reconstructed field: ``(logits, targets)``; for an adaptive-softmax head
+        ``(log-probability of each target, targets)`` (1-D)."""
+        return self._outputs(tokens, lengths, predict=False)
+
+    def predict(
+        self, tokens: torch.Tensor, lengths: torch.Tensor
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per reconstructed field: the most likely next ids (values) and the targets."""
+        return self._outputs(tokens, lengths, predict=True)
 
 
 class _ReconstructionLoss(nn.Module):
@@ -168,9 +220,12 @@ class _ReconstructionLoss(nn.Module):
             (pred, target) = pairs[0]
             return [F.mse_loss(pred, target)]
         losses = []
-        for logits, t in pairs:
+        for pred, t in pairs:
             n = max(int(t.numel()), 1)
-            losses.append(F.cross_entropy(logits, t, reduction="sum") / n)
+            if pred.dim() == 1:  # adaptive softmax: log-probabilities of the targets
+                losses.append(-pred.sum() / n)
+            else:
+                losses.append(F.cross_entropy(pred, t, reduction="sum") / n)
         return losses
 
     def forward(self, y_pred: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
@@ -287,7 +342,8 @@ class GRUSequenceAutoencoder(EventTransformer):
     max_vocabulary : int, default=1000
         Values kept per categorical field (the most frequent in ``fit``); the others
         share one out-of-vocabulary id. The paper kept 5,000 skus and urls; on a CPU
-        the url head then costs several times the GRUs (see ``benchmarks/bench_gru.py``).
+        a full softmax head over that many urls costs several times the GRUs
+        (``softmax="adaptive"`` makes it much cheaper).
     n_bins : int, default=32
         Quantile buckets of floating-point fields.
     reference_time : datetime-like, optional
@@ -304,6 +360,17 @@ class GRUSequenceAutoencoder(EventTransformer):
         GRU layers of the encoder and of the decoder.
     dropout : float, default=0.1
         Dropout on the event embeddings and between GRU layers.
+    softmax : {"adaptive", "full"}, default="adaptive"
+        Output heads of the reconstructed fields. ``"full"``: a linear layer and a
+        softmax over all ids of the field, as in the paper. ``"adaptive"``: the same
+        for fields of up to 256 ids; a categorical field with more (sku and url with
+        the default ``max_vocabulary``) gets torch's
+        :class:`~torch.nn.AdaptiveLogSoftmaxWithLoss` (Grave et al., 2017): the most
+        frequent 32 ids and one entry per cluster in a full-width head, rarer ids in
+        clusters of narrower projections (boundaries at ids 32, 128 and 512). The loss
+        stays an exact cross-entropy of a factorised softmax. With the default sizes
+        ``week_all`` then trains 1.4 times faster on a CPU at the same downstream
+        score (``benchmarks/bench_gru.py``).
     n_components : int, optional
         Reduce the embedding to this many dimensions with a PCA fitted on the
         training users (as the paper does for its 512-dim model).
@@ -389,6 +456,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "softmax": [StrOptions({"adaptive", "full"})],
         "n_components": [None, Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -414,6 +482,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         hidden_size: int = 128,
         n_layers: int = 1,
         dropout: float = 0.1,
+        softmax: str = "adaptive",
         n_components: int | None = None,
         max_epochs: int = 10,
         lr: float = 1e-3,
@@ -435,6 +504,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         self.hidden_size = hidden_size
         self.n_layers = n_layers
         self.dropout = dropout
+        self.softmax = softmax
         self.n_components = n_components
         self.max_epochs = max_epochs
         self.lr = lr
@@ -480,7 +550,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         -------
         embeddings : ndarray of float32, shape (n_users, n_features_out)
         """
-        return self._finish(self._fit(X))
+        return self._finish(self._fit(X), X)
 
     def _fit(self, X: Any) -> np.ndarray:
         device = _resolve_device(self.device)
@@ -580,6 +650,10 @@ class GRUSequenceAutoencoder(EventTransformer):
             "hidden_size": self.hidden_size,
             "n_layers": self.n_layers,
             "dropout": self.dropout,
+            "adaptive": [
+                self.softmax == "adaptive" and v.kind == "categorical" and v.size > ADAPTIVE_MIN_IDS
+                for v in self.vocabularies_
+            ],
         }
 
     def _build_net(self, device: torch.device, valid: Sequences | None, seed: int) -> Any:
@@ -688,7 +762,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         latent = self._encode(self._sequences(data))
         if self.pca_ is not None:
             latent = self.pca_.transform(latent)
-        return self._finish(latent)
+        return self._finish(latent, data)
 
     def reconstruction_accuracy(self, X: Any) -> dict[str, float]:
         """Share of next tokens the decoder predicts right, per reconstructed field.
@@ -756,9 +830,11 @@ class GRUSequenceAutoencoder(EventTransformer):
                     totals[f] = int(t.size)
             return hits, totals
         for _, module, tokens, lengths in self._inference_batches(seqs):
-            for f, (logits, t) in zip(self.reconstruct_, module(tokens, lengths), strict=True):
+            for f, (pred, t) in zip(
+                self.reconstruct_, module.predict(tokens, lengths), strict=True
+            ):
                 keep = t >= OOV
-                hits[f] += int((logits.argmax(1)[keep] == t[keep]).sum())
+                hits[f] += int((pred[keep] == t[keep]).sum())
                 totals[f] += int(keep.sum())
         return hits, totals
 

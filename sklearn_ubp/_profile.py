@@ -4,8 +4,9 @@ The 2nd-place solution of the RecSys Challenge 2025 ("Encode Me If You Can") bui
 user's profile by concatenating several members: GRU sequence autoencoders, count
 statistics and matrix-factorisation embeddings. Each member was L2-normalised (the
 statistics got a uniform quantile transform instead), optionally reduced by PCA, then
-all were concatenated. :class:`UniversalProfile` is that recipe as a scikit-learn
-:class:`~sklearn.pipeline.FeatureUnion`: standard ``transformer_list`` semantics,
+all were concatenated. :class:`UniversalProfile` is that recipe (by default without the
+quantile transform: our statistics are log-scaled already and are standardised, which
+scored better) as a scikit-learn :class:`~sklearn.pipeline.FeatureUnion`: standard ``transformer_list`` semantics,
 nested parameters (``gru__hidden_size``) for ``GridSearchCV``, per-member
 post-processing and weights, and a chunked ``transform`` whose peak memory does not
 grow with the number of users.
@@ -24,7 +25,12 @@ import scipy.sparse as sp
 from sklearn.base import _fit_context, clone
 from sklearn.decomposition import PCA
 from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer, Normalizer, QuantileTransformer
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    Normalizer,
+    QuantileTransformer,
+    StandardScaler,
+)
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._repr_html.estimator import _VisualBlock
@@ -38,7 +44,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._base import ARRAY, EVENTS
+from ._base import ARRAY, EVENTS, with_user_index
 from ._counts import EventCountEmbedder
 from ._frame import EVENT_TYPE, EventView, check_event_frame, is_event_frame
 from ._svd import DEFAULT_EVENT_WEIGHTS, SVDItemEmbedder, _fields_of
@@ -67,9 +73,10 @@ DEFAULT_MEMBERS: dict[str, tuple[str, dict[str, Any]]] = {
     "svd_url": ("SVDItemEmbedder", {"item": "url"}),
 }
 
-#: Post-processing kinds: row L2 normalisation, uniform quantile transform, none.
-L2, QUANTILE = "l2", "quantile"
-_POST_KINDS = (L2, QUANTILE, None)
+#: Post-processing kinds: row L2 normalisation, uniform quantile transform,
+#: standardisation (zero mean, unit variance per column), none.
+L2, QUANTILE, STANDARD = "l2", "quantile", "standard"
+_POST_KINDS = (L2, QUANTILE, STANDARD, None)
 #: Users per ``transform`` chunk by default.
 DEFAULT_CHUNK_SIZE = 50_000
 #: At most this many users fit the quantile transform of a statistics member.
@@ -116,17 +123,18 @@ def _final_step(est: Any) -> Any:
     return est
 
 
-def _post_kind(est: Any) -> str | None:
-    """The paper's post-processing of a member, decided by its type.
+def _post_kind(est: Any, mode: str = "auto") -> str | None:
+    """The post-processing of a member, decided by its type.
 
     *Learned* members (:class:`GRUSequenceAutoencoder`, :class:`SVDItemEmbedder`):
     row L2 normalisation. *Statistics* members (:class:`EventCountEmbedder`): a
-    uniform quantile transform. Anything else (including ``"passthrough"``): none. A
+    uniform quantile transform with ``mode="paper"``, standardisation with
+    ``"auto"``. Anything else (including ``"passthrough"``): none. A
     :class:`~sklearn.pipeline.Pipeline` is classified by its last step.
     """
     est = _final_step(est)
     if isinstance(est, EventCountEmbedder):
-        return QUANTILE
+        return QUANTILE if mode == "paper" else STANDARD
     learned: tuple[type, ...] = (SVDItemEmbedder,)
     gru = _loaded_gru_class()
     if gru is not None:
@@ -210,6 +218,8 @@ def _fit_member(
         steps: list[tuple[str, Any]] = []
         if kind == L2:
             steps.append((L2, Normalizer(norm="l2")))
+        elif kind == STANDARD:
+            steps.append((STANDARD, StandardScaler()))
         elif kind == QUANTILE:
             steps.append(
                 (
@@ -276,15 +286,20 @@ class UniversalProfile(FeatureUnion):
     sets the parameter. A :class:`DefaultMembers` list adapts to the data in ``fit``
     as ``None`` does.
 
-    **Post-processing** (``postprocess="paper"``), decided by the member's type:
-    *learned* members (:class:`GRUSequenceAutoencoder`, :class:`SVDItemEmbedder`) are
-    L2-normalised row by row (users without signal keep a zero vector); *statistics*
-    members (:class:`EventCountEmbedder`) get a uniform
-    :class:`~sklearn.preprocessing.QuantileTransformer` (values in ``[0, 1]``);
-    other members (and ``"passthrough"``) are left as they are. Then an optional
-    :class:`~sklearn.decomposition.PCA` per member (``n_components``), then the
-    member's weight (``transformer_weights``). The post-processors are fitted in
-    ``fit`` on the members' outputs for the training users.
+    **Post-processing**, decided by the member's type: *learned* members
+    (:class:`GRUSequenceAutoencoder`, :class:`SVDItemEmbedder`) are L2-normalised row
+    by row (users without signal keep a zero vector); *statistics* members
+    (:class:`EventCountEmbedder`, ``log1p``-scaled by default) are standardised
+    (:class:`~sklearn.preprocessing.StandardScaler`) with ``postprocess="auto"``, and
+    get a uniform :class:`~sklearn.preprocessing.QuantileTransformer` (values in
+    ``[0, 1]``) with ``postprocess="paper"``, as the paper did with its raw counts;
+    other members (and ``"passthrough"``) are left as they are. ``"auto"`` is the
+    default because the quantile transform of already log-scaled statistics lowered
+    the fast-protocol total (``benchmarks/bench_profile.py --set postprocess=paper``
+    to compare). Then an optional :class:`~sklearn.decomposition.PCA` per member
+    (``n_components``), then the member's weight (``transformer_weights``). The
+    post-processors are fitted in ``fit`` on the members' outputs for the training
+    users.
 
     Members are fitted on clones: the estimators in ``transformer_list`` are never
     modified (unlike :class:`~sklearn.pipeline.FeatureUnion`, which fits them in
@@ -305,11 +320,12 @@ class UniversalProfile(FeatureUnion):
         The members: ``(name, transformer)`` pairs, where a transformer may be
         ``"drop"`` (ignored) or ``"passthrough"`` (arrays only). ``None``: the default
         members, chosen in ``fit`` from the fields present (see above).
-    postprocess : "paper", dict or None, default="paper"
-        ``"paper"``: L2 normalisation of learned members, a uniform quantile
-        transform of statistics members (see above). A dict maps member names to
-        ``"l2"``, ``"quantile"`` or ``None``; members not in it get the paper's
-        choice. ``None``: no post-processing.
+    postprocess : {"auto", "paper"}, dict or None, default="auto"
+        ``"auto"``: L2 normalisation of learned members, standardisation of
+        statistics members. ``"paper"``: the same, but a uniform quantile transform
+        of statistics members (see above). A dict maps member names to ``"l2"``,
+        ``"quantile"``, ``"standard"`` or ``None``; members not in it get the
+        ``"auto"`` choice. ``None``: no post-processing.
     n_components : int, dict or None, default=None
         PCA after post-processing: an int reduces every member to that many
         components, a dict maps member names to an int (or ``None``: no PCA). The
@@ -343,7 +359,8 @@ class UniversalProfile(FeatureUnion):
         are not included.
     postprocessors_ : dict of str to Pipeline or None
         Per member, the fitted post-processing (steps ``"l2"`` (a
-        :class:`~sklearn.preprocessing.Normalizer`) or ``"quantile"``, then ``"pca"``)
+        :class:`~sklearn.preprocessing.Normalizer`), ``"standard"`` or
+        ``"quantile"``, then ``"pca"``)
         or ``None``.
     skipped_members_ : dict of str to str
         Default members left out in ``fit``, with the reason.
@@ -381,7 +398,7 @@ class UniversalProfile(FeatureUnion):
 
     _parameter_constraints: dict = {
         "transformer_list": [list, None],
-        "postprocess": [StrOptions({"paper"}), dict, None],
+        "postprocess": [StrOptions({"auto", "paper"}), dict, None],
         "n_components": [Interval(Integral, 1, None, closed="left"), dict, None],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
         "n_jobs": [Integral, None],
@@ -395,7 +412,7 @@ class UniversalProfile(FeatureUnion):
         self,
         transformer_list: list[tuple[str, Any]] | None = None,
         *,
-        postprocess: str | dict[str, str | None] | None = "paper",
+        postprocess: str | dict[str, str | None] | None = "auto",
         n_components: int | dict[str, int | None] | None = None,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
         n_jobs: int | None = None,
@@ -591,7 +608,7 @@ class UniversalProfile(FeatureUnion):
                 expected = "a finite number"
             elif param == "postprocess":
                 ok = v in _POST_KINDS
-                expected = "'l2', 'quantile' or None"
+                expected = "'l2', 'quantile', 'standard' or None"
             else:
                 ok = v is None or (isinstance(v, Integral) and not isinstance(v, bool) and v >= 1)
                 expected = "a positive int or None"
@@ -604,7 +621,7 @@ class UniversalProfile(FeatureUnion):
         elif isinstance(self.postprocess, dict) and name in self.postprocess:
             kind = self.postprocess[name]
         else:
-            kind = _post_kind(est)
+            kind = _post_kind(est, "paper" if self.postprocess == "paper" else "auto")
         if isinstance(self.n_components, dict):
             k = self.n_components.get(name)
         else:
@@ -703,12 +720,21 @@ class UniversalProfile(FeatureUnion):
         -------
         profiles : ndarray of float32, shape (n_users, n_features_out)
         """
+        original = X
         X = self._prepare(X)
         n = _num_samples(X)
         if self.chunk_size is not None and n > self.chunk_size:
             self._fit(X, y, keep=False, fit_params=params, method="fit_transform")
-            return self._transform(X, {})
-        return self._fit(X, y, keep=True, fit_params=params, method="fit_transform")
+            out = self._transform(X, {})
+        else:
+            out = self._fit(X, y, keep=True, fit_params=params, method="fit_transform")
+        return self._with_users(out, original, X)
+
+    def _with_users(self, out: np.ndarray, original: Any, X: Any) -> Any:
+        """Keep the user ids of a polars / pyarrow event frame in pandas output."""
+        if X is original or not is_event_frame(X):
+            return out
+        return with_user_index(self, out, X.index)
 
     def _routed(self, method: str, params: dict[str, Any], names: list[str]) -> dict:
         if _routing_enabled():
@@ -788,7 +814,8 @@ class UniversalProfile(FeatureUnion):
             One row per user of ``X``, in order.
         """
         check_is_fitted(self)
-        return self._transform(self._prepare(X), params)
+        prepared = self._prepare(X)
+        return self._with_users(self._transform(prepared, params), X, prepared)
 
     def _transform(self, X: Any, params: dict[str, Any]) -> np.ndarray:
         kind = EVENTS if is_event_frame(X) else ARRAY

@@ -570,7 +570,7 @@ class SVDItemEmbedder(EventTransformer):
         -------
         embeddings : ndarray of shape (n_users, n_components), float32
         """
-        return self._finish(self._fit(X))
+        return self._finish(self._fit(X), X)
 
     def transform(self, X: Any) -> np.ndarray:
         """Fold users in with the fitted item factors.
@@ -588,7 +588,7 @@ class SVDItemEmbedder(EventTransformer):
         """
         check_is_fitted(self)
         A = self._reweight(self._matrix(X, reset=False), fit=False)
-        return self._finish(self._project(A))
+        return self._finish(self._project(A), X)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Output column names: ``svd_<item>_<i>`` (``svd_<i>`` after array input).

@@ -3,7 +3,7 @@
 On event frames: clone, get/set_params round-trip, no attributes set in ``__init__``,
 ``fit`` returns self, the not-fitted error, fit idempotence, sample-order and subset
 invariance of ``transform``, pickle round-trip, stable feature names, float32 finite
-output and pandas output keeping the user-id index. On plain 2-D arrays: scikit-learn's
+output and pandas output keeping the user-id index (also for polars input). On plain 2-D arrays: scikit-learn's
 ``check_estimator`` in full, with the expected failures kept as data below.
 """
 
@@ -149,6 +149,25 @@ def test_contract_on_event_frames(cls, frame):
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_pandas_output_of_polars_input_keeps_the_user_ids(cls, frame):
+    """scikit-learn alone would index the output of a polars input 0..n-1."""
+    pl = pytest.importorskip("polars")
+    frame = frame.iloc[:300]
+    as_polars = pl.from_pandas(frame.reset_index())  # user ids in a client_id column
+    shuffled = as_polars.sample(fraction=1.0, shuffle=True, seed=0)
+    est = make(cls).set_output(transform="pandas")
+    fitted = est.fit_transform(as_polars)
+    expected = est.transform(frame)
+    for X in (as_polars, shuffled):
+        out = est.transform(X)
+        assert isinstance(out, pd.DataFrame)
+        assert out.index.tolist() == X["client_id"].to_list()
+        assert list(out.columns) == list(est.get_feature_names_out())
+        pd.testing.assert_frame_equal(out, expected.loc[out.index], rtol=RTOL, atol=ATOL)
+    assert fitted.index.equals(frame.index)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_check_estimator(cls):
     # On plain 2-D numeric arrays, each estimator's documented array meaning.
     with warnings.catch_warnings():
@@ -157,3 +176,25 @@ def test_check_estimator(cls):
         check_estimator(
             make(cls), expected_failed_checks=EXPECTED_FAILED_CHECKS.get(cls.__name__, {})
         )
+
+
+def test_import_does_not_load_torch():
+    """``import sklearn_ubp`` stays light (workers, CLI help); the GRU loads torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sklearn_ubp\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "from sklearn_ubp import *\n"
+        "assert 'torch' in sys.modules\n"
+        "assert GRUSequenceAutoencoder.__module__ == 'sklearn_ubp._gru'\n"
+        "assert 'GRUSequenceAutoencoder' in dir(sklearn_ubp)\n"
+        "try:\n"
+        "    sklearn_ubp.Nope\n"
+        "except AttributeError as e:\n"
+        "    assert 'Nope' in str(e)\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

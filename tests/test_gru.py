@@ -14,6 +14,7 @@ import torch
 from sklearn.base import clone
 
 from sklearn_ubp import EventView, GRUSequenceAutoencoder, group_events
+from sklearn_ubp._gru import _adaptive_cutoffs, _ReconstructionLoss
 from sklearn_ubp._sequences import (
     BOS,
     EOS,
@@ -265,6 +266,47 @@ def test_variants(events):
     assert set(only_type.reconstruction_accuracy(events)) == {"event_type"}
 
 
+def test_adaptive_softmax_cutoffs():
+    assert _adaptive_cutoffs(128, 1004) == [32, 128, 512]
+    assert _adaptive_cutoffs(128, 300) == [32, 128]  # a boundary leaves ids above it
+    assert _adaptive_cutoffs(4, 1004) == [32, 128]  # tail widths 4 // 2, 4 // 4 >= 1
+    assert _adaptive_cutoffs(1, 1004) == []  # no room: a full head
+
+
+def test_adaptive_softmax_heads_and_their_loss(events, fitted):
+    kinds = {v.name: (v.kind, v.size) for v in fitted.vocabularies_}
+    heads = dict(zip(fitted.reconstruct_, fitted.module_.heads, strict=True))
+    big = {f for f, (kind, size) in kinds.items() if kind == "categorical" and size > 256}
+    assert big and big != set(heads)  # the log has both kinds of field
+    for f, head in heads.items():
+        assert isinstance(head, torch.nn.AdaptiveLogSoftmaxWithLoss) == (f in big), f
+    full = GRUSequenceAutoencoder(softmax="full", **TINY).fit(events)
+    assert all(isinstance(h, torch.nn.Linear) for h in full.module_.heads)
+    assert not np.array_equal(full.transform(events), fitted.transform(events))
+
+    # the adaptive head's output is the exact log-probability of each target, and
+    # predictions are the most likely ids of the same factorised softmax
+    seqs = fitted._sequences(EventView(events))
+    tokens, lengths = (torch.from_numpy(a) for a in seqs.padded(np.arange(200)))
+    module = fitted.module_
+    with torch.no_grad():
+        pairs = module(tokens, lengths)
+        preds = module.predict(tokens, lengths)
+        out, targets = module._decode(tokens, lengths)
+    for k, (f, head) in enumerate(heads.items()):
+        if f not in big:
+            continue
+        j = fitted.fields_.index(f)
+        keep = targets[:, j] != 0
+        log_p = head.log_prob(out[keep])
+        t = targets[keep, j].long()
+        assert t.numel() > 0
+        torch.testing.assert_close(pairs[k][0], log_p[torch.arange(len(t)), t])
+        torch.testing.assert_close(preds[k][0], log_p.argmax(1))
+        loss = _ReconstructionLoss(reconstruct=[j], numeric=False).per_field([pairs[k]])[0]
+        torch.testing.assert_close(loss, torch.nn.functional.nll_loss(log_p, t))
+
+
 def test_reconstruction_beats_majority_after_training(events):
     gru = GRUSequenceAutoencoder(
         fields="day_event_type",
@@ -297,6 +339,7 @@ def test_verbose_prints_epochs(events, capsys):
         ({"fields": "weekly"}, "fields"),
         ({"hidden_size": 0}, "hidden_size"),
         ({"dropout": 1.0}, "dropout"),
+        ({"softmax": "sampled"}, "softmax"),
         ({"device": "tpu0"}, "device"),
         ({"n_components": 9}, "n_components"),
     ],

@@ -203,7 +203,7 @@ def test_default_members_on_arrays_skip_the_duplicate_svd():
 # ------------------------------------------------------------------ post-processing
 
 
-def test_paper_postprocessing(gru_profile, events):
+def test_default_and_paper_postprocessing(gru_profile, events):
     train = events.iloc[:400]
     out = gru_profile.transform(train)
     names = gru_profile.get_feature_names_out().astype(str)
@@ -212,10 +212,26 @@ def test_paper_postprocessing(gru_profile, events):
         norms = np.linalg.norm(blocks[m], axis=1)
         assert np.all((np.abs(norms - 1) < 1e-5) | (norms == 0)), m
         assert (norms > 0).sum() >= 10, m
-    counts = blocks["counts"]  # statistics: uniform quantiles
-    assert counts.min() >= 0 and counts.max() <= 1 and counts.max() == 1
-    assert gru_profile.postprocessors_["counts"].steps[0][0] == "quantile"
     assert gru_profile.postprocessors_["gru"].steps[0][0] == "l2"
+    # "auto" (the default): statistics standardised on the training users
+    assert gru_profile.postprocess == "auto"
+    assert gru_profile.postprocessors_["counts"].steps[0][0] == "standard"
+    counts = blocks["counts"].astype(np.float64)
+    raw = gru_profile.named_transformers_["counts"].transform(train).astype(np.float64)
+    varying = raw.std(axis=0) > 0
+    assert varying.sum() >= 10
+    np.testing.assert_allclose(counts.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(counts[:, varying].std(axis=0), 1, rtol=1e-3)
+    np.testing.assert_allclose(counts[:, ~varying], 0, atol=1e-6)
+    expected = (raw - raw.mean(axis=0)) / np.where(varying, raw.std(axis=0), 1)
+    np.testing.assert_allclose(counts, expected, rtol=1e-4, atol=1e-4)
+
+    # "paper": statistics through a uniform quantile transform
+    paper = UniversalProfile(classic(), postprocess="paper").fit(train)
+    assert paper.postprocessors_["counts"].steps[0][0] == "quantile"
+    assert paper.postprocessors_["svd_url"].steps[0][0] == "l2"
+    q = paper.transform(train)[:, : raw.shape[1]]
+    assert q.min() >= 0 and q.max() <= 1 and q.max() == 1
 
     raw = UniversalProfile(classic(), postprocess=None).fit_transform(train)
     width = counts.shape[1]
