@@ -180,11 +180,14 @@ class _SequenceAutoencoder(nn.Module):
         if self.numeric:
             return [(self.heads[0](out)[:, 0], targets[:, 0])]
         pairs = []
-        # each head only where its field has a target (a sku head skips page visits)
+        # each head only where its field has a target (a sku head skips page visits);
+        # a field with a target at every step (week, event type) needs no gather
         for head, j in zip(self.heads, self.reconstruct, strict=True):
             t = targets[:, j].long()
             keep = t != 0
-            x, t = out[keep], t[keep]
+            x = out
+            if not bool(keep.all()):
+                x, t = out[keep], t[keep]
             adaptive = isinstance(head, nn.AdaptiveLogSoftmaxWithLoss)
             if predict:
                 y = head.predict(x) if adaptive else head(x).argmax(1)
@@ -282,6 +285,21 @@ class _LengthBatches:
             yield {"tokens": torch.from_numpy(tokens), "lengths": torch.from_numpy(lengths)}, None
 
 
+def _fused_adam_available(device: torch.device) -> bool:
+    """Whether torch has a fused Adam for ``device`` (on CPUs since torch 2.4).
+
+    It updates all parameters in one kernel, the same arithmetic as the default
+    per-parameter loop; on a CPU it cuts the optimizer step about threefold.
+    """
+    try:
+        p = torch.zeros(1, device=device, requires_grad=True)
+        p.grad = torch.zeros_like(p)
+        torch.optim.Adam([p], fused=True).step()
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
 def _resolve_device(device: str) -> torch.device:
     try:
         dev = torch.device(device)
@@ -309,9 +327,9 @@ class GRUSequenceAutoencoder(EventTransformer):
     the next token; the loss is the sum over fields of the cross-entropy, with
     padding (and fields that do not apply to an event) ignored.
 
-    Training runs through a skorch ``NeuralNet`` built in ``fit`` (Adam, gradient
-    norm clipped at 1, early stopping on held-out users with the best weights
-    restored). Batches hold users of similar length (sorted by length, then
+    Training runs through a skorch ``NeuralNet`` built in ``fit`` (Adam, fused where
+    torch has it for the device, gradient norm clipped at 1, early stopping on
+    held-out users with the best weights restored). Batches hold users of similar length (sorted by length, then
     shuffled as batches), so little padding is computed; padded steps never reach the
     heads or the loss. ``transform`` is batched inference without
     gradients; it is stateless, so any subset of users, in any order, gets the same
@@ -681,6 +699,7 @@ class GRUSequenceAutoencoder(EventTransformer):
             criterion__reconstruct=module_params["module__reconstruct"],
             criterion__numeric=module_params["module__numeric"],
             optimizer=torch.optim.Adam,
+            **({"optimizer__fused": True} if _fused_adam_available(device) else {}),
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
