@@ -35,7 +35,9 @@ everyone = make_tasks(data.events, end=tasks.end).X
 # Train both variants
 # -------------------
 # Same size, same seed; only ``fields`` differs. ``gru.fields_`` shows what each one
-# read from this event frame, ``gru.history_`` the loss of every epoch.
+# read from this event frame, ``gru.history_`` the loss of every epoch. The heads over
+# sku and url are adaptive softmaxes by default (cheaper on a CPU);
+# ``softmax="full"`` gives the paper's full softmax heads.
 settings = dict(
     hidden_size=32, embedding_dim=16, max_length=64, max_epochs=3, patience=2, random_state=0
 )
