@@ -22,23 +22,36 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._arrow import timestamp_to_us
-from ._frame import EventView, checked_view, is_event_frame
+from ._frame import EventView, check_event_frame, checked_view, is_event_frame
 
-__all__ = ["EventTransformer", "with_user_index"]
+__all__ = ["EventTransformer", "as_pandas_events", "with_user_index"]
 
 EVENTS = "events"
 ARRAY = "array"
 
 
-def with_user_index(est: Any, out: np.ndarray, X: Any) -> np.ndarray | pd.DataFrame:
-    """``out`` as a DataFrame indexed by the users of ``X`` when ``est`` outputs pandas.
+def as_pandas_events(X: Any) -> Any:
+    """A polars / pyarrow event frame as a pandas one; anything else unchanged.
 
-    Only needed for event frames that are not pandas (polars, pyarrow), for an
-    :class:`EventView` or for the users' index itself; scikit-learn's pandas output
-    takes a pandas input's index by itself. Otherwise ``out`` is returned as is (its
-    columns are named by scikit-learn's output wrapper).
+    Estimators convert once at their entry point, then work on (and index their
+    output by) the pandas frame.
     """
-    if X is None or isinstance(X, pd.DataFrame):
+    if is_event_frame(X) and not isinstance(X, pd.DataFrame):
+        return check_event_frame(X)
+    return X
+
+
+def with_user_index(est: Any, out: np.ndarray, users: Any) -> np.ndarray | pd.DataFrame:
+    """``out`` indexed by the users of ``users`` when ``est`` outputs pandas.
+
+    ``users``: a pandas (event) frame, an :class:`EventView` or an index. scikit-learn's
+    pandas output takes the index of the *original* input, which a polars or pyarrow
+    event frame does not have (it would number the rows 0..n-1); an output that is
+    already a DataFrame keeps its index. Otherwise ``out`` is returned as is.
+    """
+    if isinstance(users, (pd.DataFrame, EventView)):
+        users = users.index
+    if not isinstance(users, pd.Index):
         return out
     try:
         from sklearn.utils._set_output import _get_output_config
@@ -46,15 +59,7 @@ def with_user_index(est: Any, out: np.ndarray, X: Any) -> np.ndarray | pd.DataFr
         wanted = _get_output_config("transform", est)["dense"] == "pandas"
     except (ImportError, KeyError, TypeError):  # pragma: no cover - other sklearn
         wanted = False
-    if not wanted:
-        return out
-    if isinstance(X, pd.Index):  # the users, already known
-        return pd.DataFrame(out, index=X)
-    if isinstance(X, EventView):
-        return pd.DataFrame(out, index=X.index)
-    if is_event_frame(X):
-        return pd.DataFrame(out, index=checked_view(X, required=()).index)
-    return out
+    return pd.DataFrame(out, index=users) if wanted else out
 
 
 class EventTransformer(TransformerMixin, BaseEstimator):
@@ -101,19 +106,19 @@ class EventTransformer(TransformerMixin, BaseEstimator):
         self.reference_time_ = pd.Timestamp(ref, unit="us")
         return ref
 
-    def _finish(self, values: np.ndarray, X: Any = None) -> np.ndarray | pd.DataFrame:
+    def _finish(self, values: np.ndarray, users: Any = None) -> np.ndarray | pd.DataFrame:
         """float32 output; non-finite values are a bug, never passed on.
 
-        ``X`` (the input, or its :class:`EventView`) keeps the user ids with
-        ``set_output(transform="pandas")`` when the input is not a pandas frame (a
-        polars or pyarrow event frame): scikit-learn would index the output 0..n-1.
+        ``users`` (the pandas input frame or its :class:`EventView`) indexes the
+        output with ``set_output(transform="pandas")``, also for polars / pyarrow
+        input (see :func:`with_user_index`).
         """
         out = np.asarray(values, dtype=np.float32)
         if not np.isfinite(out).all():
             raise FloatingPointError(
                 "internal error: non-finite values in a transform output; please report it."
             )
-        return with_user_index(self, out, X)
+        return with_user_index(self, out, users)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -955,6 +955,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit on at most this many users (quick runs)",
     )
 
+    chunking = argparse.ArgumentParser(add_help=False)
+    chunking.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=DEFAULT_CHUNK_SIZE,
+        help=f"users transformed at a time (default {DEFAULT_CHUNK_SIZE:,})",
+    )
+
     parser = argparse.ArgumentParser(
         prog="ubp",
         description="Universal Behavioral Profiles: one vector per user from event logs.",
@@ -1004,7 +1012,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     embed = sub.add_parser(
         "embed",
-        parents=[common, reading],
+        parents=[common, reading, chunking],
         help="embed the users of EVENTS with a saved model",
         description="Embed every user of EVENTS with a model saved by 'ubp fit'. A "
         ".parquet output keeps the user ids as its index (column client_id, or the "
@@ -1022,17 +1030,11 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument(
         "--max-users", type=_positive_int, help="embed at most this many users (quick runs)"
     )
-    embed.add_argument(
-        "--chunk-size",
-        type=_positive_int,
-        default=DEFAULT_CHUNK_SIZE,
-        help=f"users transformed at a time (default {DEFAULT_CHUNK_SIZE:,})",
-    )
     embed.set_defaults(func=_embed_command)
 
     recsys = sub.add_parser(
         "recsys2025",
-        parents=[common, model_opts],
+        parents=[common, model_opts, chunking],
         help="fit on a RecSys 2025 folder and write a checked submission",
         description="Load a RecSys Challenge 2025 folder, fit the model on all clients' "
         "events (or on the first --max-users clients), embed the relevant clients and "
@@ -1041,12 +1043,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recsys.add_argument("data_dir", metavar="DATA_DIR", help="the challenge's data folder")
     recsys.add_argument("--out", required=True, help="submission folder to write")
-    recsys.add_argument(
-        "--chunk-size",
-        type=_positive_int,
-        default=DEFAULT_CHUNK_SIZE,
-        help=f"users transformed at a time (default {DEFAULT_CHUNK_SIZE:,})",
-    )
     recsys.set_defaults(func=_recsys_command, before=None)
 
     evaluate = sub.add_parser(

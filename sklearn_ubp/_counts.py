@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._arrow import timestamp_to_us
-from ._base import ARRAY, EventTransformer
+from ._base import ARRAY, EventTransformer, as_pandas_events
 from ._frame import EVENT_TYPE, TIME, EventView
 
 __all__ = ["EventCountEmbedder"]
@@ -416,6 +416,7 @@ class EventCountEmbedder(EventTransformer):
         -------
         features : ndarray of float32, shape (n_users, n_features_out)
         """
+        X = as_pandas_events(X)
         out = self._fit(X, keep=True)
         if self.scale == "quantile":
             out = self.quantile_transformer_.transform(out)

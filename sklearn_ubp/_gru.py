@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._arrow import timestamp_to_us
-from ._base import ARRAY, EVENTS, EventTransformer
+from ._base import ARRAY, EVENTS, EventTransformer, as_pandas_events
 from ._frame import EventView
 from ._sequences import (
     OOV,
@@ -568,6 +568,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         -------
         embeddings : ndarray of float32, shape (n_users, n_features_out)
         """
+        X = as_pandas_events(X)
         return self._finish(self._fit(X), X)
 
     def _fit(self, X: Any) -> np.ndarray:

@@ -44,7 +44,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._base import ARRAY, EVENTS, with_user_index
+from ._base import ARRAY, EVENTS, as_pandas_events, with_user_index
 from ._counts import EventCountEmbedder
 from ._frame import EVENT_TYPE, EventView, check_event_frame, is_event_frame
 from ._svd import DEFAULT_EVENT_WEIGHTS, SVDItemEmbedder, _fields_of
@@ -633,13 +633,6 @@ class UniversalProfile(FeatureUnion):
             return 1.0
         return float(self.transformer_weights.get(name, 1.0))
 
-    @staticmethod
-    def _prepare(X: Any) -> Any:
-        """Polars / pyarrow event frames as pandas (once, not once per member)."""
-        if is_event_frame(X) and not hasattr(X, "iloc"):
-            return check_event_frame(X)
-        return X
-
     def _active_members(
         self, X: Any, kind: str, members: list[tuple[str, Any]], adaptive: bool
     ) -> tuple[list[tuple[str, Any]], dict[str, str]]:
@@ -720,21 +713,14 @@ class UniversalProfile(FeatureUnion):
         -------
         profiles : ndarray of float32, shape (n_users, n_features_out)
         """
-        original = X
-        X = self._prepare(X)
+        X = as_pandas_events(X)  # once, not once per member
         n = _num_samples(X)
         if self.chunk_size is not None and n > self.chunk_size:
             self._fit(X, y, keep=False, fit_params=params, method="fit_transform")
             out = self._transform(X, {})
         else:
             out = self._fit(X, y, keep=True, fit_params=params, method="fit_transform")
-        return self._with_users(out, original, X)
-
-    def _with_users(self, out: np.ndarray, original: Any, X: Any) -> Any:
-        """Keep the user ids of a polars / pyarrow event frame in pandas output."""
-        if X is original or not is_event_frame(X):
-            return out
-        return with_user_index(self, out, X.index)
+        return with_user_index(self, out, X)
 
     def _routed(self, method: str, params: dict[str, Any], names: list[str]) -> dict:
         if _routing_enabled():
@@ -749,7 +735,7 @@ class UniversalProfile(FeatureUnion):
     def _fit(
         self, X: Any, y: Any, *, keep: bool, fit_params: dict[str, Any], method: str
     ) -> np.ndarray | None:
-        X = self._prepare(X)
+        X = as_pandas_events(X)
         kind = EVENTS if is_event_frame(X) else ARRAY
         members, adaptive = self._check_members()
         active, skipped = self._active_members(X, kind, members, adaptive)
@@ -814,8 +800,8 @@ class UniversalProfile(FeatureUnion):
             One row per user of ``X``, in order.
         """
         check_is_fitted(self)
-        prepared = self._prepare(X)
-        return self._with_users(self._transform(prepared, params), X, prepared)
+        X = as_pandas_events(X)
+        return with_user_index(self, self._transform(X, params), X)
 
     def _transform(self, X: Any, params: dict[str, Any]) -> np.ndarray:
         kind = EVENTS if is_event_frame(X) else ARRAY

@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import EVENTS, EventTransformer
+from ._base import EVENTS, EventTransformer, as_pandas_events
 from ._frame import CODE_COLUMNS, EVENT_TYPE, TIME, EventView
 
 __all__ = ["DEFAULT_EVENT_WEIGHTS", "SVDItemEmbedder"]
@@ -570,6 +570,7 @@ class SVDItemEmbedder(EventTransformer):
         -------
         embeddings : ndarray of shape (n_users, n_components), float32
         """
+        X = as_pandas_events(X)
         return self._finish(self._fit(X), X)
 
     def transform(self, X: Any) -> np.ndarray:
@@ -587,6 +588,7 @@ class SVDItemEmbedder(EventTransformer):
             event on a vocabulary item.
         """
         check_is_fitted(self)
+        X = as_pandas_events(X)
         A = self._reweight(self._matrix(X, reset=False), fit=False)
         return self._finish(self._project(A), X)
 
