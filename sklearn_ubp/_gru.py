@@ -161,40 +161,69 @@ class _SequenceAutoencoder(nn.Module):
         _, h = self.encoder(self.drop(self.embed(tokens)), lengths)
         return h
 
+    def _decoder_states(
+        self, tokens: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoder states ``(B, T - 1, hidden)`` and their next-event targets."""
+        # one embedding pass and one dropout mask: the decoder reads the same events
+        # as the encoder, shifted by one step
+        emb = self.drop(self.embed(tokens))
+        _, h = self.encoder(emb, lengths)
+        x = emb[:, :-1] + self.latent_in(h[-1])[:, None, :]
+        out, _ = self.decoder(x, lengths - 1, h)
+        return out, tokens[:, 1:]
+
     def _decode(
         self, tokens: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decoder states and next-token targets of the real steps, ``(n_steps, ...)``."""
-        emb = self.embed(tokens)  # once: the decoder reads the same events, shifted
-        _, h = self.encoder(self.drop(emb), lengths)
-        steps = lengths - 1
-        x = self.drop(emb[:, :-1]) + self.latent_in(h[-1])[:, None, :]
-        out, _ = self.decoder(x, steps, h)
-        real = torch.arange(tokens.shape[1] - 1, device=tokens.device)[None, :] < steps[:, None]
-        return out[real], tokens[:, 1:][real]
+        """Decoder states and next-event targets of the real steps, ``(n_steps, ...)``."""
+        out, targets = self._decoder_states(tokens, lengths)
+        steps = torch.arange(out.shape[1], device=out.device)[None, :]
+        real = steps < (lengths - 1)[:, None]
+        return out[real], targets[real]
 
     def _outputs(
         self, tokens: torch.Tensor, lengths: torch.Tensor, *, predict: bool
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        out, targets = self._decode(tokens, lengths)
         if self.numeric:
+            out, targets = self._decode(tokens, lengths)
             return [(self.heads[0](out)[:, 0], targets[:, 0])]
-        pairs = []
-        # each head only where its field has a target (a sku head skips page visits);
-        # a field with a target at every step (week, event type) needs no gather
-        for head, j in zip(self.heads, self.reconstruct, strict=True):
-            t = targets[:, j].long()
-            keep = t != 0
-            x = out
-            if not bool(keep.all()):
-                x, t = out[keep], t[keep]
-            adaptive = isinstance(head, nn.AdaptiveLogSoftmaxWithLoss)
-            if predict:
-                y = head.predict(x) if adaptive else head(x).argmax(1)
+        out, targets = self._decoder_states(tokens, lengths)
+        out = out.reshape(-1, out.shape[-1])
+        targets = targets.reshape(-1, targets.shape[-1])
+        # Each head reads only the steps where its field has a target (id 0 is padding,
+        # and a field that does not apply to an event, e.g. sku on a page visit): fields
+        # with the same steps (sku, category and price; week and event type) share one
+        # gather, and their linear heads one matrix product.
+        groups: list[tuple[torch.Tensor, list[int]]] = []
+        for k, j in enumerate(self.reconstruct):
+            keep = targets[:, j] != 0
+            for mask, members in groups:
+                if torch.equal(mask, keep):
+                    members.append(k)
+                    break
             else:
-                y = head(x, t).output if adaptive else head(x)
-            pairs.append((y, t))
-        return pairs
+                groups.append((keep, [k]))
+        pairs: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(self.heads)
+        for keep, members in groups:
+            rows = keep.nonzero()[:, 0]
+            x = out.index_select(0, rows)
+            t = targets.index_select(0, rows).long()
+            linear = [k for k in members if isinstance(self.heads[k], nn.Linear)]
+            if linear:
+                weight = torch.cat([self.heads[k].weight for k in linear])
+                bias = torch.cat([self.heads[k].bias for k in linear])
+                sizes = [self.heads[k].out_features for k in linear]
+                logits = F.linear(x, weight, bias).split(sizes, dim=1)
+                for k, y in zip(linear, logits, strict=True):
+                    y = y.argmax(1) if predict else y
+                    pairs[k] = (y, t[:, self.reconstruct[k]])
+            for k in members:
+                head = self.heads[k]
+                if isinstance(head, nn.AdaptiveLogSoftmaxWithLoss):
+                    tk = t[:, self.reconstruct[k]]
+                    pairs[k] = (head.predict(x) if predict else head(x, tk).output, tk)
+        return pairs  # type: ignore[return-value]
 
     def forward(
         self, tokens: torch.Tensor, lengths: torch.Tensor
@@ -377,7 +406,8 @@ class GRUSequenceAutoencoder(EventTransformer):
     n_layers : int, default=1
         GRU layers of the encoder and of the decoder.
     dropout : float, default=0.1
-        Dropout on the event embeddings and between GRU layers.
+        Dropout on the event embeddings (one mask per batch, shared by the encoder
+        and the decoder, which read the same events) and between GRU layers.
     softmax : {"adaptive", "full"}, default="adaptive"
         Output heads of the reconstructed fields. ``"full"``: a linear layer and a
         softmax over all ids of the field, as in the paper. ``"adaptive"``: the same
