@@ -13,7 +13,7 @@ relevant clients, models fitted on the input period of all users but a held-out 
    Also the same ratio against the *whole* model (embeddings, GRUs, heads, loss,
    Adam step) run on the same dense batches, which isolates our overhead (padding,
    batching, skorch) from the cost of the model itself. The fit and the kernel limit
-   are timed minutes apart, and this machine's speed drifts by 10-25% over minutes,
+   are timed minutes apart, and this machine's speed drifts by tens of percent,
    so the bench also times our training step (without skorch) on real padded
    batches alternately with the bare GRUs on the same shapes, batch by batch
    ("train ratio, interleaved"). Target (issue "GRU autoencoder"): training >= 0.6x
@@ -111,7 +111,7 @@ def kernel_limits(gru: GRUSequenceAutoencoder, seqs, seed: int, budget_s: float)
         opt.step()
 
     def interleaved() -> float:
-        # Drift-free cross-check: one training step of ours (module, loss, gradient
+        # Drift-resistant cross-check: one training step of ours (module, loss, gradient
         # clipping as in fit, Adam) on a real padded batch, then the bare GRUs on a
         # dense batch of the same shape, alternately, so that a machine whose speed
         # drifts during the run slows both alike. Ratio of real tokens per second of
@@ -253,10 +253,10 @@ def main() -> None:
             f">= 0.01: {margin >= 0.01}); ECE + it minus ECE alone (total) {gain:+.4f}"
         )
 
-    # The fast protocol's fixed L2 strength (C=0.01) is tuned for no embedding: with
-    # ~2,000 training users, extra columns add variance at that C. Printing the totals
-    # over a range of C shows whether a concatenation carries information the counts
-    # lack (it gains where each is best regularised) or not (it never gains).
+    # The fast protocol fixes the L2 strength at C=0.01 for every embedding: with
+    # ~2,000 training users, extra columns add variance at that C. The totals over a
+    # range of C show whether a concatenation carries information the counts lack
+    # (it gains where each is best regularised) or not (it never gains).
     if args.c_sweep:
         print("\n## Totals against the fast protocol's L2 strength C (default C=0.01)")
         sweep = {}
