@@ -43,6 +43,8 @@ INFERENCE_TOKENS = 32_768
 #: adaptive softmax head; its clusters start at these ids (ids are ordered by frequency).
 ADAPTIVE_MIN_IDS = 256
 ADAPTIVE_CUTOFFS = (32, 128, 512)
+#: Gradients are clipped to this total L2 norm in training.
+GRADIENT_CLIP = 1.0
 
 
 def _adaptive_cutoffs(hidden_size: int, n_ids: int) -> list[int]:
@@ -709,7 +711,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
         from skorch.helper import predefined_split
 
-        callbacks: list = [("clip", GradientNormClipping(gradient_clip_value=1.0))]
+        callbacks: list = [("clip", GradientNormClipping(gradient_clip_value=GRADIENT_CLIP))]
         if valid is not None:
             sink = print if self.verbose else (lambda *a, **k: None)
             callbacks.append(
