@@ -28,6 +28,11 @@ relevant clients, models fitted on the input period of all users but a held-out 
 5. **The same totals against the fast protocol's L2 strength** ``C`` (``--c-sweep``):
    whether a concatenation gains once each embedding is regularised as it needs,
    i.e. whether the autoencoder carries information the counts lack.
+6. **Two controls of the concatenation**: EventCountEmbedder + random Gaussian columns
+   as many as the autoencoder's (what a block with no information at all does to the
+   total under the fixed ``C``), and EventCountEmbedder + the autoencoder's latent
+   reduced by a PCA fitted on the training users (``--pca``, as the paper reduces its
+   512-dim model), which adds fewer columns.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import time
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.decomposition import PCA
 
 from sklearn_ubp import EventCountEmbedder, EventView, GRUSequenceAutoencoder
 from sklearn_ubp._gru import (
@@ -170,6 +176,12 @@ def main() -> None:
         default=[0.001, 0.003, 0.01, 0.03],
         help="also score ECE and ECE + each variant at these C (none: skip)",
     )
+    parser.add_argument(
+        "--pca",
+        type=int,
+        default=16,
+        help="also score ECE + each variant's latent reduced to this many PCA components",
+    )
     args = parser.parse_args()
 
     data, tasks, train = load_split(args.users, args.seed)
@@ -231,6 +243,19 @@ def main() -> None:
         embeddings[f"ECE + {name}"] = np.hstack(
             [embeddings["EventCountEmbedder"], embeddings[name]]
         )
+        if args.pca:
+            pca = PCA(args.pca, random_state=args.seed).fit(emb)  # the training users' latent
+            embeddings[f"ECE + {name} PCA-{args.pca}"] = np.hstack(
+                [embeddings["EventCountEmbedder"], pca.transform(embeddings[name])]
+            )
+        noise = f"ECE + random ({gru.hidden_size})"
+        if noise not in embeddings:
+            embeddings[noise] = np.hstack(
+                [
+                    embeddings["EventCountEmbedder"],
+                    random_embeddings(tasks.X, gru.hidden_size, random_state=args.seed + 1),
+                ]
+            )
         print(
             f"  {name}: {epochs} epochs in {fit_s:.0f} s (train split {len(seqs) - n_valid:,} "
             f"users, {real:,} real tokens); history {[round(h['valid_loss'], 3) for h in gru.history_]}",
@@ -253,13 +278,21 @@ def main() -> None:
     print('\n## protocol="fast" scores (rows: embeddings)')
     print(result.round(4).to_string())
     per_task = result.drop(columns="total")
+    ece_total = result.loc["EventCountEmbedder", "total"]
     for name in args.variants:
         margin = (per_task.loc[name] - per_task.loc["random"]).min()
-        gain = result.loc[f"ECE + {name}", "total"] - result.loc["EventCountEmbedder", "total"]
-        print(
+        gain = result.loc[f"ECE + {name}", "total"] - ece_total
+        width = embeddings[name].shape[1]
+        noise = result.loc[f"ECE + random ({width})", "total"] - ece_total
+        line = (
             f"{name}: smallest margin over random {margin:+.4f} (beats random on every task by "
-            f">= 0.01: {margin >= 0.01}); ECE + it minus ECE alone (total) {gain:+.4f}"
+            f">= 0.01: {margin >= 0.01}); ECE + it minus ECE alone (total) {gain:+.4f}; "
+            f"ECE + {width} random columns minus ECE {noise:+.4f}"
         )
+        if args.pca:
+            pca_gain = result.loc[f"ECE + {name} PCA-{args.pca}", "total"] - ece_total
+            line += f"; ECE + its PCA-{args.pca} minus ECE {pca_gain:+.4f}"
+        print(line)
 
     # The fast protocol fixes the L2 strength at C=0.01 for every embedding: with
     # ~2,000 training users, extra columns add variance at that C. The totals over a
@@ -270,7 +303,8 @@ def main() -> None:
         sweep = {}
         for c in args.c_sweep:
             row = {}
-            for name in ["EventCountEmbedder", *(f"ECE + {v}" for v in args.variants)]:
+            controls = [n for n in embeddings if n.startswith("ECE + random")]
+            for name in ["EventCountEmbedder", *(f"ECE + {v}" for v in args.variants), *controls]:
                 if c == FAST_OPTIONS["C"]:  # scored above
                     row[name] = float(result.loc[name, "total"])
                     continue

@@ -60,6 +60,36 @@ def _adaptive_cutoffs(hidden_size: int, n_ids: int) -> list[int]:
 # --------------------------------------------------------------------------- model
 
 
+class _Dropout(nn.Module):
+    """Dropout whose mask costs a few random words instead of one draw per element.
+
+    ``nn.Dropout`` on a CPU draws one ``bernoulli_`` sample per element, which costs
+    about as much as a GRU layer's own step on these small batches. Here each 64-bit
+    draw of torch's generator gives three uniform 16-bit lanes, and an element is kept
+    when its lane is above ``p`` (so ``p`` is rounded to a multiple of ``1 / 65536``);
+    kept elements are scaled by ``1 / (1 - p)`` as usual. Same expectation, still
+    seeded by torch's (CPU) generator; other devices use ``F.dropout``.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0 or x.numel() == 0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, training=True)
+        drop = round(self.p * 65536)
+        if drop >= 65536:
+            return torch.zeros_like(x)
+        n = x.numel()
+        words = torch.empty((n + 2) // 3, dtype=torch.int64).random_()  # [0, 2**63)
+        lanes = words.view(torch.int16).view(-1, 4)[:, :3].reshape(-1)[:n]
+        keep = lanes >= drop - 32768
+        return x * keep.view(x.shape).to(x.dtype).mul_(65536 / (65536 - drop))
+
+
 class _StackedGRU(nn.Module):
     """GRU layers run one by one on a zero-padded batch, with true-length final states.
 
@@ -76,7 +106,7 @@ class _StackedGRU(nn.Module):
             nn.GRU(in_dim if i == 0 else hidden_size, hidden_size, 1, batch_first=True)
             for i in range(n_layers)
         )
-        self.drop = nn.Dropout(dropout)
+        self.drop = _Dropout(dropout)
 
     def forward(
         self, x: torch.Tensor, lengths: torch.Tensor, h0: torch.Tensor | None = None
@@ -125,7 +155,7 @@ class _SequenceAutoencoder(nn.Module):
                 nn.Embedding(v, embedding_dim, padding_idx=0) for v in vocab_sizes
             )
             in_dim = embedding_dim * (len(vocab_sizes) if combine == "concat" else 1)
-        self.drop = nn.Dropout(dropout)
+        self.drop = _Dropout(dropout)
         self.encoder = _StackedGRU(in_dim, hidden_size, n_layers, dropout)
         self.decoder = _StackedGRU(in_dim, hidden_size, n_layers, dropout)
         self.latent_in = nn.Linear(hidden_size, in_dim)
@@ -184,61 +214,140 @@ class _SequenceAutoencoder(nn.Module):
         real = steps < (lengths - 1)[:, None]
         return out[real], targets[real]
 
-    def _outputs(
-        self, tokens: torch.Tensor, lengths: torch.Tensor, *, predict: bool
+    def _first_layer(self, k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Weight and bias of head ``k``'s first product: the whole head of a linear
+        field, the shortlist-and-clusters head of an adaptive one (no bias)."""
+        head = self.heads[k]
+        if isinstance(head, nn.AdaptiveLogSoftmaxWithLoss):
+            return head.head.weight, head.head.bias
+        return head.weight, head.bias
+
+    def _log_probs(
+        self,
+        k: int,
+        x: torch.Tensor,
+        logits: torch.Tensor,
+        t: torch.Tensor,
+    ) -> torch.Tensor:
+        """Log-probability of target ``t`` of every row of ``x`` under head ``k``, given
+        the rows' first-layer ``logits``; a row without a target (``t == 0``, padding)
+        gets a finite value that the caller drops.
+
+        For an adaptive softmax: ``log p(t) = head[t]`` for a shortlist id, else
+        ``head[cluster] + log_softmax(tail(x))[t - cutoff]``, exactly as torch's
+        :class:`~torch.nn.AdaptiveLogSoftmaxWithLoss` computes it; only the rows whose
+        target falls in a cluster go through that cluster's tail.
+        """
+        lp_head = F.log_softmax(logits, dim=1)
+        head = self.heads[k]
+        if not isinstance(head, nn.AdaptiveLogSoftmaxWithLoss):
+            return lp_head.gather(1, t[:, None])[:, 0]
+        t = t.contiguous()  # a column of the batch's targets
+        bounds = torch.tensor(head.cutoffs[:-1], device=t.device, dtype=t.dtype)
+        cluster = torch.bucketize(t, bounds, right=True)  # 0: shortlist
+        column = torch.where(cluster == 0, t, head.shortlist_size + cluster - 1)
+        lp = lp_head.gather(1, column[:, None])[:, 0]
+        for i, tail in enumerate(head.tail):
+            rows = (cluster == i + 1).nonzero()[:, 0]  # never a padded row (id 0)
+            if rows.numel():
+                lp_tail = F.log_softmax(tail(x.index_select(0, rows)), dim=1)
+                offset = t.index_select(0, rows) - head.cutoffs[i]
+                lp = lp.index_add(0, rows, lp_tail.gather(1, offset[:, None])[:, 0])
+        return lp
+
+    def _groups(
+        self, targets: torch.Tensor
+    ) -> tuple[list[tuple[int, torch.Tensor]], list[tuple[torch.Tensor, list[int]]]]:
+        """Heads run on every decoder row, and the others grouped by their steps.
+
+        ``targets`` is ``(n_rows, n_fields)``, padded rows included. A field with a
+        target at more than half of the rows (week and event type at every real step,
+        url at every page visit) is computed on all rows and masked after: cheaper
+        than gathering its rows and scattering the gradient back. The rarer fields
+        (sku, category and price at product events) share one gather per distinct set
+        of steps. Returns ``[(head, mask)]`` of the former and ``[(mask, heads)]``.
+        """
+        dense: list[tuple[int, torch.Tensor]] = []
+        sparse: list[tuple[torch.Tensor, list[int]]] = []
+        for k, j in enumerate(self.reconstruct):
+            keep = targets[:, j] != 0
+            if 2 * int(keep.sum()) > keep.numel():
+                dense.append((k, keep))
+                continue
+            for mask, members in sparse:
+                if torch.equal(mask, keep):
+                    members.append(k)
+                    break
+            else:
+                sparse.append((keep, [k]))
+        return dense, sparse
+
+    def _group_log_probs(
+        self,
+        members: list[int],
+        x: torch.Tensor,
+        targets: torch.Tensor,
+    ) -> list[torch.Tensor]:
+        """Per member head: the log-probability of its target at every row of ``x``;
+        the members' first layers run as one matrix product."""
+        weights, biases = zip(*(self._first_layer(k) for k in members), strict=True)
+        bias = None
+        if any(b is not None for b in biases):
+            bias = torch.cat(
+                [
+                    w.new_zeros(w.shape[0]) if b is None else b
+                    for w, b in zip(weights, biases, strict=True)
+                ]
+            )
+        logits = F.linear(x, torch.cat(weights), bias).split([w.shape[0] for w in weights], 1)
+        return [
+            self._log_probs(k, x, y, targets[:, self.reconstruct[k]].long())
+            for k, y in zip(members, logits, strict=True)
+        ]
+
+    def forward(
+        self, tokens: torch.Tensor, lengths: torch.Tensor
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per reconstructed field: ``(log-probability of each target, targets)``, both
+        1-D over the real decoder steps where the field has a target, in order; for
+        numeric input ``(predicted values, target values)``."""
         if self.numeric:
             out, targets = self._decode(tokens, lengths)
             return [(self.heads[0](out)[:, 0], targets[:, 0])]
         out, targets = self._decoder_states(tokens, lengths)
         out = out.reshape(-1, out.shape[-1])
         targets = targets.reshape(-1, targets.shape[-1])
-        # Each head reads only the steps where its field has a target (id 0 is padding,
-        # and a field that does not apply to an event, e.g. sku on a page visit): fields
-        # with the same steps (sku, category and price; week and event type) share one
-        # gather, and their linear heads one matrix product.
-        groups: list[tuple[torch.Tensor, list[int]]] = []
-        for k, j in enumerate(self.reconstruct):
-            keep = targets[:, j] != 0
-            for mask, members in groups:
-                if torch.equal(mask, keep):
-                    members.append(k)
-                    break
-            else:
-                groups.append((keep, [k]))
         pairs: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(self.heads)
-        for keep, members in groups:
+        dense, sparse = self._groups(targets)
+        if dense:
+            log_probs = self._group_log_probs([k for k, _ in dense], out, targets)
+            for (k, keep), lp in zip(dense, log_probs, strict=True):
+                pairs[k] = (lp[keep], targets[keep, self.reconstruct[k]].long())
+        for keep, members in sparse:
             rows = keep.nonzero()[:, 0]
-            x = out.index_select(0, rows)
-            t = targets.index_select(0, rows).long()
-            linear = [k for k in members if isinstance(self.heads[k], nn.Linear)]
-            if linear:
-                weight = torch.cat([self.heads[k].weight for k in linear])
-                bias = torch.cat([self.heads[k].bias for k in linear])
-                sizes = [self.heads[k].out_features for k in linear]
-                logits = F.linear(x, weight, bias).split(sizes, dim=1)
-                for k, y in zip(linear, logits, strict=True):
-                    y = y.argmax(1) if predict else y
-                    pairs[k] = (y, t[:, self.reconstruct[k]])
-            for k in members:
-                head = self.heads[k]
-                if isinstance(head, nn.AdaptiveLogSoftmaxWithLoss):
-                    tk = t[:, self.reconstruct[k]]
-                    pairs[k] = (head.predict(x) if predict else head(x, tk).output, tk)
+            x, t = out.index_select(0, rows), targets.index_select(0, rows)
+            for k, lp in zip(members, self._group_log_probs(members, x, t), strict=True):
+                pairs[k] = (lp, t[:, self.reconstruct[k]].long())
         return pairs  # type: ignore[return-value]
-
-    def forward(
-        self, tokens: torch.Tensor, lengths: torch.Tensor
-    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per reconstructed field: ``(logits, targets)``; for an adaptive-softmax head
-        ``(log-probability of each target, targets)`` (1-D)."""
-        return self._outputs(tokens, lengths, predict=False)
 
     def predict(
         self, tokens: torch.Tensor, lengths: torch.Tensor
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per reconstructed field: the most likely next ids (values) and the targets."""
-        return self._outputs(tokens, lengths, predict=True)
+        """Per reconstructed field: the most likely next ids (values) and the targets,
+        over the real decoder steps where the field has a target."""
+        out, targets = self._decode(tokens, lengths)
+        if self.numeric:
+            return [(self.heads[0](out)[:, 0], targets[:, 0])]
+        pairs = []
+        for head, j in zip(self.heads, self.reconstruct, strict=True):
+            keep = targets[:, j] != 0
+            x = out[keep]
+            if isinstance(head, nn.AdaptiveLogSoftmaxWithLoss):
+                pred = head.predict(x)
+            else:
+                pred = head(x).argmax(1)
+            pairs.append((pred, targets[keep, j].long()))
+        return pairs
 
 
 class _ReconstructionLoss(nn.Module):
@@ -253,14 +362,8 @@ class _ReconstructionLoss(nn.Module):
         if self.numeric:
             (pred, target) = pairs[0]
             return [F.mse_loss(pred, target)]
-        losses = []
-        for pred, t in pairs:
-            n = max(int(t.numel()), 1)
-            if pred.dim() == 1:  # adaptive softmax: log-probabilities of the targets
-                losses.append(-pred.sum() / n)
-            else:
-                losses.append(F.cross_entropy(pred, t, reduction="sum") / n)
-        return losses
+        # categorical fields: the log-probabilities of their targets
+        return [-log_p.sum() / max(int(t.numel()), 1) for log_p, t in pairs]
 
     def forward(self, y_pred: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
         return torch.stack(self.per_field(y_pred)).sum()
@@ -409,7 +512,9 @@ class GRUSequenceAutoencoder(EventTransformer):
         GRU layers of the encoder and of the decoder.
     dropout : float, default=0.1
         Dropout on the event embeddings (one mask per batch, shared by the encoder
-        and the decoder, which read the same events) and between GRU layers.
+        and the decoder, which read the same events) and between GRU layers. On a
+        CPU the mask comes from 16-bit random lanes (a few times cheaper than one
+        Bernoulli draw per element), so the rate is rounded to a multiple of 1/65536.
     softmax : {"adaptive", "full"}, default="adaptive"
         Output heads of the reconstructed fields. ``"full"``: a linear layer and a
         softmax over all ids of the field, as in the paper. ``"adaptive"``: the same

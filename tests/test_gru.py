@@ -14,7 +14,7 @@ import torch
 from sklearn.base import clone
 
 from sklearn_ubp import EventView, GRUSequenceAutoencoder, group_events
-from sklearn_ubp._gru import _adaptive_cutoffs, _ReconstructionLoss
+from sklearn_ubp._gru import _adaptive_cutoffs, _Dropout, _ReconstructionLoss
 from sklearn_ubp._sequences import (
     BOS,
     EOS,
@@ -284,8 +284,10 @@ def test_adaptive_softmax_heads_and_their_loss(events, fitted):
     assert all(isinstance(h, torch.nn.Linear) for h in full.module_.heads)
     assert not np.array_equal(full.transform(events), fitted.transform(events))
 
-    # the adaptive head's output is the exact log-probability of each target, and
-    # predictions are the most likely ids of the same factorised softmax
+    # every field's output is the exact log-probability of each of its targets (a
+    # full softmax, or the adaptive head's factorised one), whether its head ran on
+    # all decoder rows (week, event type, url) or on its gathered rows (sku,
+    # category, price), and predictions are the most likely ids
     seqs = fitted._sequences(EventView(events))
     tokens, lengths = (torch.from_numpy(a) for a in seqs.padded(np.arange(200)))
     module = fitted.module_
@@ -293,23 +295,43 @@ def test_adaptive_softmax_heads_and_their_loss(events, fitted):
         pairs = module(tokens, lengths)
         preds = module.predict(tokens, lengths)
         out, targets = module._decode(tokens, lengths)
+        dense, sparse = module._groups(targets)
+    assert dense and sparse  # both paths are exercised
     for k, (f, head) in enumerate(heads.items()):
         j = fitted.fields_.index(f)
         keep = targets[:, j] != 0
-        # fields sharing their steps share one gather and one product of the linear
-        # heads: each field still gets its own head's logits at its own steps
-        torch.testing.assert_close(pairs[k][1], targets[keep, j].long())
-        if f not in big:
-            torch.testing.assert_close(pairs[k][0], head(out[keep]))
-            torch.testing.assert_close(preds[k][0], head(out[keep]).argmax(1))
-            continue
-        log_p = head.log_prob(out[keep])
         t = targets[keep, j].long()
         assert t.numel() > 0
+        if f in big:
+            log_p = head.log_prob(out[keep])
+        else:
+            log_p = torch.log_softmax(head(out[keep]), dim=1)
+        torch.testing.assert_close(pairs[k][1], t)
         torch.testing.assert_close(pairs[k][0], log_p[torch.arange(len(t)), t])
         torch.testing.assert_close(preds[k][0], log_p.argmax(1))
+        torch.testing.assert_close(preds[k][1], t)
         loss = _ReconstructionLoss(reconstruct=[j], numeric=False).per_field([pairs[k]])[0]
         torch.testing.assert_close(loss, torch.nn.functional.nll_loss(log_p, t))
+
+
+def test_cheap_dropout():
+    drop = _Dropout(0.25)
+    x = torch.ones(400, 50, 8)
+    torch.manual_seed(0)
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.01  # drops about p of the elements
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 4 / 3))  # scaled by 1/(1-p)
+    assert abs(y.mean().item() - 1.0) < 0.02  # the expectation is kept
+    torch.manual_seed(0)
+    torch.testing.assert_close(drop(x), y)  # seeded by torch's generator
+    assert not torch.equal(drop(x), y)  # a new mask each call
+    assert torch.equal(drop.eval()(x), x)  # identity in eval mode
+    assert torch.equal(_Dropout(0.0).train()(x), x)
+    assert torch.equal(_Dropout(1 - 1e-9).train()(x), torch.zeros_like(x))
+    g = torch.ones(7, 3, requires_grad=True)  # odd sizes: a partial last random word
+    _Dropout(0.5).train()(g).sum().backward()
+    assert set(g.grad.unique().tolist()) <= {0.0, 2.0}
 
 
 def test_reconstruction_beats_majority_after_training(events):
