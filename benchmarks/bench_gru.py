@@ -244,7 +244,9 @@ def main() -> None:
             [embeddings["EventCountEmbedder"], embeddings[name]]
         )
         if args.pca:
-            pca = PCA(args.pca, random_state=args.seed).fit(emb)  # the training users' latent
+            # the PCA that n_components=args.pca would fit (on the training users' latent),
+            # without a second training run
+            pca = PCA(args.pca, random_state=args.seed).fit(emb)
             embeddings[f"ECE + {name} PCA-{args.pca}"] = np.hstack(
                 [embeddings["EventCountEmbedder"], pca.transform(embeddings[name])]
             )

@@ -218,7 +218,7 @@ class _SequenceAutoencoder(nn.Module):
 
     def _first_layer(self, k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Weight and bias of head ``k``'s first product: the whole head of a linear
-        field, the shortlist-and-clusters head of an adaptive one (no bias)."""
+        field, the shortlist-and-clusters head of an adaptive one."""
         head = self.heads[k]
         if isinstance(head, nn.AdaptiveLogSoftmaxWithLoss):
             return head.head.weight, head.head.bias
@@ -337,9 +337,9 @@ class _SequenceAutoencoder(nn.Module):
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Per reconstructed field: the most likely next ids (values) and the targets,
         over the real decoder steps where the field has a target."""
+        if self.numeric:  # the predicted values are the output
+            return self.forward(tokens, lengths)
         out, targets = self._decode(tokens, lengths)
-        if self.numeric:
-            return [(self.heads[0](out)[:, 0], targets[:, 0])]
         pairs = []
         for head, j in zip(self.heads, self.reconstruct, strict=True):
             keep = targets[:, j] != 0
