@@ -63,14 +63,13 @@ def _adaptive_cutoffs(hidden_size: int, n_ids: int) -> list[int]:
 class _Dropout(nn.Module):
     """Dropout whose mask costs a few random words instead of one draw per element.
 
-    ``nn.Dropout`` on a CPU draws one ``bernoulli_`` sample per element, about 10 ns
-    each, far more than the multiplication it masks. Here each 64-bit
+    ``nn.Dropout`` on a CPU draws one ``bernoulli_`` sample per element, which costs
+    far more than the multiplication it masks. Here each 64-bit
     draw of torch's generator gives three uniform 16-bit lanes, and an element is kept
     when its lane is above ``p`` (so ``p`` is rounded to a multiple of ``1 / 65536``);
     kept elements are scaled by ``1 / (1 - p)`` as usual. Same expectation, still
-    seeded by torch's (CPU) generator, and about half the cost of ``nn.Dropout``
-    (forward and backward, on a ``256 x 7 x 64`` batch); other devices use
-    ``F.dropout``.
+    seeded by torch's (CPU) generator, and cheaper than ``nn.Dropout``; other
+    devices use ``F.dropout``.
     """
 
     def __init__(self, p: float) -> None:
@@ -515,8 +514,8 @@ class GRUSequenceAutoencoder(EventTransformer):
     dropout : float, default=0.1
         Dropout on the event embeddings (one mask per batch, shared by the encoder
         and the decoder, which read the same events) and between GRU layers. On a
-        CPU the mask comes from 16-bit random lanes (about half the cost of one
-        Bernoulli draw per element), so the rate is rounded to a multiple of 1/65536.
+        CPU the mask comes from 16-bit random lanes (cheaper than one Bernoulli draw
+        per element), so the rate is rounded to a multiple of 1/65536.
     softmax : {"adaptive", "full"}, default="adaptive"
         Output heads of the reconstructed fields. ``"full"``: a linear layer and a
         softmax over all ids of the field, as in the paper. ``"adaptive"``: the same
