@@ -16,12 +16,16 @@ import pyarrow.compute as pc
 
 __all__ = [
     "CODE_LENGTH",
+    "US_PER_DAY",
     "as_arrow_table",
     "normalize_type",
     "parse_codes",
     "parse_timestamps",
     "timestamp_to_us",
 ]
+
+#: Microseconds in a day (timestamps are int64 microseconds everywhere).
+US_PER_DAY = 86_400_000_000
 
 #: Length of the quantized text embeddings (``query``, ``name``) of the RecSys 2025 data.
 CODE_LENGTH = 16

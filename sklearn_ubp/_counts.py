@@ -21,13 +21,12 @@ from sklearn.preprocessing import QuantileTransformer
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._arrow import timestamp_to_us
+from ._arrow import US_PER_DAY, timestamp_to_us
 from ._base import ARRAY, EventTransformer, as_pandas_events
 from ._frame import EVENT_TYPE, TIME, EventView
 
 __all__ = ["EventCountEmbedder"]
 
-US_PER_DAY = 86_400 * 1_000_000
 #: Fields treated as item identifiers (never summed as numbers) by ``"auto"``.
 ID_FIELDS = ("sku", "category", "url")
 #: Fields whose values are counted (top-k, popularity, distinct) by ``"auto"``.

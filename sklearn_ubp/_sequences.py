@@ -27,11 +27,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._arrow import US_PER_DAY
 from ._frame import CODE_COLUMNS, EVENT_TYPE, TIME, EventView
 
 PAD, BOS, EOS, OOV = 0, 1, 2, 3
 N_SPECIAL = 4
-DAY_US = 86_400_000_000
 TIME_FIELDS = ("day", "week")
 
 #: The paper's variants, named by the fields they read and reconstruct.
@@ -151,7 +151,7 @@ def _float_values(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _days_ago(view: EventView, reference_us: int) -> np.ndarray:
-    return (reference_us - view.times()) // DAY_US
+    return (reference_us - view.times()) // US_PER_DAY
 
 
 def fit_vocabulary(

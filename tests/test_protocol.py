@@ -326,12 +326,6 @@ def _drop(tasks, name, field, value):
             r"task 'propensity_sku': y_test must have shape \(600, 6\)",
         ),
         (
-            lambda z, t: (z, _drop(t, "propensity_sku", "popularity", None)),
-            {},
-            ValueError,
-            "task 'propensity_sku': a multilabel task needs popularity",
-        ),
-        (
             lambda z, t: (z, _drop(t, "propensity_sku", "popularity", np.ones(5))),
             {},
             ValueError,
@@ -387,3 +381,15 @@ def test_fast_holdout_stops_memorising_users():
     held = values(evaluate(emb, tasks, C=100.0))["churn", "auroc"]
     assert same > 0.95
     assert abs(held - 0.5) < 0.12
+
+
+def test_multilabel_task_without_popularity_is_scored_by_auroc_alone():
+    z, tasks = make_synthetic()
+    with_pop = evaluate(z, tasks, protocol="fast").set_index(["task", "metric"])["value"]
+    tasks.tasks["propensity_sku"].popularity = None
+    table = evaluate(z, tasks, protocol="fast")
+    v = table.set_index(["task", "metric"])["value"]
+    rows = table[table["task"] == "propensity_sku"]["metric"].tolist()
+    assert rows == ["auroc", "score"]
+    assert v["propensity_sku", "score"] == v["propensity_sku", "auroc"]
+    assert v["propensity_sku", "auroc"] == with_pop["propensity_sku", "auroc"]

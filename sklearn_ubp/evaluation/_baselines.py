@@ -8,13 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._arrow import timestamp_to_us
+from .._arrow import US_PER_DAY, timestamp_to_us
 from .._frame import EVENT_TYPE, checked_view
 from ._tasks import _top_targets
 
 __all__ = ["official_baseline", "oracle_embeddings", "oracle_scores", "random_embeddings"]
 
-US_PER_DAY = 86_400 * 1_000_000
 
 #: (event type, field) pairs whose top values the official baseline counts.
 BASELINE_FIELDS: tuple[tuple[str, str], ...] = (

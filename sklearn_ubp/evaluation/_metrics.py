@@ -302,3 +302,19 @@ def task_score(
     if kind in _BINARY_KINDS:
         return float(auroc)
     return float(0.8 * auroc + 0.1 * diversity + 0.1 * novelty)  # type: ignore[operator]
+
+
+def task_metrics(
+    kind: str, y_test: np.ndarray, probs: np.ndarray, popularity: np.ndarray | None
+) -> dict[str, float]:
+    """The table rows of one task, from probabilities of its scored targets.
+
+    A multilabel task without ``popularity`` (future-window tasks) is scored by its
+    macro AUROC alone; with it, by the challenge's score (AUROC, Diversity, Novelty).
+    """
+    a = auroc(y_test, probs)
+    if kind == "binary" or popularity is None:
+        return {"auroc": a, "score": task_score("binary", a)}
+    d = diversity(probs)
+    n = novelty(probs, popularity)
+    return {"auroc": a, "diversity": d, "novelty": n, "score": task_score("multilabel", a, d, n)}

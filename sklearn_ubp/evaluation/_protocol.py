@@ -17,7 +17,6 @@ user's window-1 label. Two downstream models:
 
 from __future__ import annotations
 
-import functools
 import time
 import warnings
 from collections.abc import Mapping
@@ -25,14 +24,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
-from sklearn_ubp.evaluation._metrics import auroc, diversity, novelty, task_score
+from ._metrics import task_metrics
+from ._official import run_official
+from ._probe import PROBE_OPTIONS, check_probe_options, run_probe
 
 __all__ = ["evaluate"]
 
-PROTOCOLS = ("fast", "official")
-TASK_KINDS = ("binary", "multilabel")
+PROTOCOLS = ("fast", "official", "probe")
+TASK_KINDS = ("binary", "multilabel", "count")
 
 #: Options of ``protocol="official"`` and their defaults (the challenge's settings).
 #: ``wide_size=None`` means ``2 * hidden_size`` (2048 -> 4096 in the challenge).
@@ -60,7 +60,9 @@ def _examples(values: Any) -> list[Any]:
 
 
 def _check_options(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
-    defaults = OFFICIAL_OPTIONS if protocol == "official" else FAST_OPTIONS
+    defaults = {"official": OFFICIAL_OPTIONS, "fast": FAST_OPTIONS, "probe": PROBE_OPTIONS}[
+        protocol
+    ]
     unknown = sorted(set(options) - set(defaults))
     if unknown:
         raise TypeError(
@@ -68,6 +70,8 @@ def _check_options(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
             f"accepted options: {sorted(defaults)}"
         )
     opts = {**defaults, **options}
+    if protocol == "probe":
+        return check_probe_options(opts)
     if protocol == "official":
         if opts["wide_size"] is None:
             opts["wide_size"] = 2 * opts["hidden_size"]
@@ -143,6 +147,57 @@ def _check_labels(y: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
     return arr.astype(np.int8, copy=False)
 
 
+def _task_shape(
+    name: str, kind: str, y_train: np.ndarray, n_users: int, task: Any
+) -> tuple[tuple[int, ...], np.ndarray | None]:
+    """The target shape of a task and its popularity (multilabel tasks that have one)."""
+    if kind != "multilabel":
+        return (n_users,), None
+    if y_train.ndim != 2 or y_train.shape[1] < 2:
+        raise ValueError(
+            f"task {name!r}: a multilabel y_train must have shape ({n_users}, K) with "
+            f"K >= 2; got {y_train.shape}"
+        )
+    shape = (n_users, y_train.shape[1])
+    popularity = _field(task, "popularity", name)
+    if popularity is None:  # scored by macro AUROC alone
+        return shape, None
+    popularity = np.asarray(popularity, dtype=np.float64)
+    if popularity.shape != (shape[1],):
+        raise ValueError(
+            f"task {name!r}: popularity must have shape ({shape[1]},), one value per "
+            f"target; got {popularity.shape}"
+        )
+    return shape, popularity
+
+
+def _check_counts(y: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.shape != shape:
+        raise ValueError(f"{what} must have shape {shape}; got {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{what} must hold non-negative numbers; got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        raise ValueError(
+            f"{what} must hold finite non-negative counts or amounts; found {int(bad.sum())} "
+            f"other value(s), e.g. {_examples(np.unique(arr[bad]))}"
+        )
+    return arr
+
+
+def _check_scorable(name: str, kind: str, test: np.ndarray) -> None:
+    test = test.reshape(len(test), -1)
+    n_pos = test.sum(axis=0, dtype=np.int64)
+    if not ((n_pos > 0) & (n_pos < len(test))).any():
+        if kind == "binary":
+            what = f"y_test has a single class among the {len(test)} users in mask"
+        else:
+            what = f"no column of y_test has both classes among the {len(test)} users in mask"
+        raise ValueError(f"task {name!r}: {what}, so AUROC is undefined")
+
+
 def _check_tasks(tasks: Any) -> tuple[pd.Index, list[dict[str, Any]]]:
     frame = getattr(tasks, "X", None)
     index = getattr(frame, "index", None)
@@ -170,36 +225,20 @@ def _check_tasks(tasks: Any) -> tuple[pd.Index, list[dict[str, Any]]]:
         if not mask.any():
             raise ValueError(f"task {name!r}: mask selects no users")
         y_train = np.asarray(_field(task, "y_train", name))
-        if kind == "binary":
-            shape: tuple[int, ...] = (n_users,)
-            popularity = None
-        else:
-            if y_train.ndim != 2 or y_train.shape[1] < 2:
-                raise ValueError(
-                    f"task {name!r}: a multilabel y_train must have shape ({n_users}, K) with "
-                    f"K >= 2; got {y_train.shape}"
-                )
-            shape = (n_users, y_train.shape[1])
-            popularity = _field(task, "popularity", name)
-            if popularity is None:
-                raise ValueError(f"task {name!r}: a multilabel task needs popularity (Novelty)")
-            popularity = np.asarray(popularity, dtype=np.float64)
-            if popularity.shape != (shape[1],):
-                raise ValueError(
-                    f"task {name!r}: popularity must have shape ({shape[1]},), one value per "
-                    f"target; got {popularity.shape}"
-                )
-        y_train = _check_labels(y_train, shape, f"task {name!r}: y_train")
-        y_test = _check_labels(_field(task, "y_test", name), shape, f"task {name!r}: y_test")
+        shape, popularity = _task_shape(name, kind, y_train, n_users, task)
         rows = np.flatnonzero(mask)
-        test = y_test[rows].reshape(rows.size, -1)
-        n_pos = test.sum(axis=0, dtype=np.int64)
-        if not ((n_pos > 0) & (n_pos < rows.size)).any():
-            if kind == "binary":
-                what = f"y_test has a single class among the {rows.size} users in mask"
-            else:
-                what = f"no column of y_test has both classes among the {rows.size} users in mask"
-            raise ValueError(f"task {name!r}: {what}, so AUROC is undefined")
+        if kind == "count":
+            y_train = _check_counts(y_train, shape, f"task {name!r}: y_train")
+            y_test = _check_counts(_field(task, "y_test", name), shape, f"task {name!r}: y_test")
+            if np.ptp(y_test[rows]) == 0:
+                raise ValueError(
+                    f"task {name!r}: y_test is the same for all {rows.size} users in mask, "
+                    "so Spearman is undefined"
+                )
+        else:
+            y_train = _check_labels(y_train, shape, f"task {name!r}: y_train")
+            y_test = _check_labels(_field(task, "y_test", name), shape, f"task {name!r}: y_test")
+            _check_scorable(name, kind, y_test[rows])
         checked.append(
             {
                 "name": name,
@@ -261,22 +300,6 @@ def _check_embeddings(embeddings: Any, index: pd.Index) -> np.ndarray:
             f"float32) in {rows} row(s); fill or scale them first"
         )
     return arr
-
-
-# -------------------------------------------------------------------------- metrics
-
-
-def _task_metrics(
-    kind: str, y_test: np.ndarray, probs: np.ndarray, popularity: np.ndarray | None
-) -> dict[str, float]:
-    """The table rows of one task, from probabilities of window-2 targets."""
-    if kind == "binary":
-        a = auroc(y_test, probs)
-        return {"auroc": a, "score": task_score("binary", a)}
-    a = auroc(y_test, probs)
-    d = diversity(probs)
-    n = novelty(probs, popularity)
-    return {"auroc": a, "diversity": d, "novelty": n, "score": task_score("multilabel", a, d, n)}
 
 
 # ----------------------------------------------------------------------- fast model
@@ -342,121 +365,52 @@ def _fit_predict_fast(
     return probs if y_train.ndim == 2 else probs[:, 0]
 
 
-# ------------------------------------------------------------------- official model
+# ------------------------------------------------------------------------ evaluate
 
 
-@functools.cache
-def _official_net_class() -> type:
-    """The challenge's downstream network (built lazily so torch loads only when used)."""
-    from torch import Tensor, nn
-
-    class _Block(nn.Module):
-        """``x + MLP(LayerNorm(x))`` with ``thin -> wide -> GELU -> thin``."""
-
-        def __init__(self, thin: int, wide: int) -> None:
-            super().__init__()
-            self.norm = nn.LayerNorm(thin)
-            self.up = nn.Linear(thin, wide)
-            self.act = nn.GELU()
-            self.down = nn.Linear(wide, thin)
-
-        def forward(self, x: Tensor) -> Tensor:
-            return x + self.down(self.act(self.up(self.norm(x))))
-
-    class OfficialNet(nn.Module):
-        """Linear -> LayerNorm -> 3 residual blocks -> LayerNorm -> Linear."""
-
-        def __init__(self, in_dim: int, out_dim: int, thin: int, wide: int) -> None:
-            super().__init__()
-            self.input = nn.Linear(in_dim, thin)
-            self.input_norm = nn.LayerNorm(thin)
-            self.blocks = nn.ModuleList([_Block(thin, wide) for _ in range(3)])
-            self.output_norm = nn.LayerNorm(thin)
-            self.output = nn.Linear(thin, out_dim)
-
-        def forward(self, x: Tensor) -> Tensor:
-            x = self.input_norm(self.input(x))
-            for block in self.blocks:
-                x = block(x)
-            return self.output(self.output_norm(x))
-
-    return OfficialNet
-
-
-def _run_official(
-    X: np.ndarray,
-    task: dict[str, Any],
+def _evaluate_probe(
+    X_all: np.ndarray,
+    checked: list[dict[str, Any]],
     opts: dict[str, Any],
-    device: str,
     random_state: int,
     verbose: bool,
-) -> tuple[dict[str, float], int, list[dict[str, float]]]:
-    """Train the official network; return the best epoch's metrics, that epoch, history."""
-    import torch
-
-    n = X.shape[0]
-    y_train = task["y_train"].reshape(n, -1)
-    n_out = y_train.shape[1]
-    dev = torch.device(device)
-    fork = (
-        [dev.index if dev.index is not None else torch.cuda.current_device()]
-        if dev.type == "cuda"
-        else []
-    )
-    # The only randomness is the weight initialisation (no shuffling, no dropout). It is
-    # done on the CPU, so CPU and CUDA runs start from the same weights, inside fork_rng
-    # so that the caller's global RNG state is left as it was.
-    with torch.random.fork_rng(devices=fork):
-        torch.manual_seed(random_state)
-        net = _official_net_class()(X.shape[1], n_out, opts["hidden_size"], opts["wide_size"])
-    net = net.to(dev)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=opts["learning_rate"])
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    Xd = torch.from_numpy(X).to(dev)
-    Yd = torch.from_numpy(y_train.astype(np.float32)).to(dev)
-    bs, ebs = opts["batch_size"], opts["eval_batch_size"]
-    history: list[dict[str, float]] = []
-    for epoch in range(1, opts["n_epochs"] + 1):
+) -> pd.DataFrame:
+    """The table of ``protocol="probe"``: fold means and standard deviations."""
+    rows: list[tuple[str, str, float, float]] = []
+    fold_scores = []
+    strengths: dict[str, list[float]] = {}
+    for task in checked:
+        name = task["name"]
         start_time = time.perf_counter()
-        net.train()
-        for start in range(0, n, bs):  # no shuffling: the users in their given order
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(net(Xd[start : start + bs]), Yd[start : start + bs])
-            loss.backward()
-            optimizer.step()
-        net.eval()
-        with torch.no_grad():
-            logits = torch.cat([net(Xd[s : s + ebs]) for s in range(0, n, ebs)])
-        logits_np = logits.double().cpu().numpy()
-        if not np.isfinite(logits_np).all():
-            raise ValueError(
-                f"the downstream network diverged at epoch {epoch} (non-finite outputs); "
-                "scale the embeddings (e.g. StandardScaler) or lower learning_rate"
+        X = X_all[task["rows"]]
+        try:
+            mean, std, strengths[name], scores = run_probe(
+                X, task, opts, random_state, task_metrics
             )
-        probs = expit(logits_np)  # the official evaluation: p = sigmoid(logits)
-        if task["kind"] == "binary":
-            probs = probs[:, 0]
-        metrics = _task_metrics(task["kind"], task["y_test"], probs, task["popularity"])
-        history.append(metrics)
+        except ValueError as exc:
+            raise ValueError(f"task {name!r}: {exc}") from exc
+        rows.extend((name, k, mean[k], std[k]) for k in mean)
+        fold_scores.append(scores)
         if verbose:
             print(
-                f"[evaluate] {task['name']}: epoch {epoch}/{opts['n_epochs']} "
-                + " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+                f"[evaluate] {name} (probe, {X.shape[0]} users, {opts['n_splits']} folds): "
+                + " ".join(f"{k}={v:.4f}+-{std[k]:.4f}" for k, v in mean.items())
                 + f" ({time.perf_counter() - start_time:.1f} s)",
                 flush=True,
             )
-    best = int(np.argmax([m["score"] for m in history]))  # first best on ties
-    return history[best], best + 1, history
-
-
-# ------------------------------------------------------------------------ evaluate
+    per_fold = np.mean(fold_scores, axis=0)
+    rows.append(("mean", "score", float(per_fold.mean()), float(per_fold.std())))
+    table = pd.DataFrame(rows, columns=["task", "metric", "value", "std"])
+    table.attrs["protocol"] = "probe"
+    table.attrs["l2_strength"] = strengths
+    return table
 
 
 def evaluate(
     embeddings: np.ndarray | pd.DataFrame,
     tasks: Any,
     *,
-    protocol: str = "fast",
+    protocol: str | None = None,
     device: str = "cpu",
     random_state: int = 0,
     verbose: bool = False,
@@ -552,6 +506,8 @@ def evaluate(
     >>> bool(table["value"].iloc[0] > 0.7)
     True
     """
+    if protocol is None:
+        protocol = getattr(tasks, "default_protocol", None) or "fast"
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
     opts = _check_options(protocol, options)
@@ -561,6 +517,14 @@ def evaluate(
     random_state = int(random_state)
     index, checked = _check_tasks(tasks)
     X_all = _check_embeddings(embeddings, index)
+    if protocol == "probe":
+        return _evaluate_probe(X_all, checked, opts, random_state, verbose)
+    counts = [task["name"] for task in checked if task["kind"] == "count"]
+    if counts:
+        raise ValueError(
+            f"task(s) {counts} have count targets (scored by Spearman), which only "
+            f"protocol='probe' scores; got protocol={protocol!r}"
+        )
 
     rows: list[tuple[str, str, float]] = []
     history_rows: list[dict[str, Any]] = []
@@ -576,11 +540,11 @@ def evaluate(
                 probs = _fit_predict_fast(
                     X[train], task["y_train"][train], X[test], opts, random_state
                 )
-                metrics = _task_metrics(
+                metrics = task_metrics(
                     task["kind"], task["y_test"][test], probs, task["popularity"]
                 )
             else:
-                metrics, best, history = _run_official(X, task, opts, device, random_state, verbose)
+                metrics, best, history = run_official(X, task, opts, device, random_state, verbose)
                 best_epochs[name] = best
                 for epoch, epoch_metrics in enumerate(history, start=1):
                     history_rows.extend(

@@ -9,12 +9,11 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from .._arrow import timestamp_to_us
+from .._arrow import US_PER_DAY, timestamp_to_us
 from .._frame import EVENT_TYPE, checked_view, filter_events
 
 __all__ = ["TASK_NAMES", "make_tasks"]
 
-US_PER_DAY = 86_400 * 1_000_000
 
 #: Tasks made by :func:`make_tasks`, in the order of the challenge (open, then hidden).
 TASK_NAMES = (
