@@ -5,6 +5,7 @@ from ._baselines import official_baseline, oracle_embeddings, oracle_scores, ran
 from ._future import FUTURE_TASK_NAMES, make_future_tasks
 from ._metrics import auroc, diversity, novelty, task_score
 from ._protocol import evaluate
+from ._rfm import rfm_features
 from ._submission import validate_submission, write_submission
 from ._tasks import TASK_NAMES, make_tasks
 
@@ -21,6 +22,7 @@ __all__ = [
     "oracle_embeddings",
     "oracle_scores",
     "random_embeddings",
+    "rfm_features",
     "task_score",
     "validate_submission",
     "write_submission",

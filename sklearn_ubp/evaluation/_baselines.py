@@ -194,7 +194,8 @@ def oracle_scores(
         Columns ``task``, ``metric``, ``value``, as :func:`evaluate` returns.
     """
     from ..datasets import purchase_probabilities
-    from ._protocol import _fast_split, _task_metrics
+    from ._metrics import task_metrics
+    from ._protocol import _fast_split
 
     start, stop = tasks.windows[1]
     rows: list[tuple[str, str, float]] = []
@@ -212,7 +213,7 @@ def oracle_scores(
             probs = purchase_probabilities(
                 data, start, stop, by=field, targets=task.targets, users=users
             )
-        metrics = _task_metrics(task.kind, y_test, probs, task.popularity)
+        metrics = task_metrics(task.kind, y_test, probs, task.popularity)
         rows.extend((name, k, float(v)) for k, v in metrics.items())
         total += metrics["score"]
     rows.append(("total", "score", total))

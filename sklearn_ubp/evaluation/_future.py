@@ -27,7 +27,7 @@ def _purchases(view: EventView, purchase: str | None) -> np.ndarray:
     codes, labels = view.categories(EVENT_TYPE)
     if purchase not in labels:
         raise ValueError(
-            f"make_future_tasks: no events of type {purchase!r} (purchase=); the event types "
+            f"no events of type {purchase!r} (purchase=); the event types "
             f"are {labels}. Pass purchase=... to name the purchase type."
         )
     return codes == labels.index(purchase)
@@ -36,8 +36,7 @@ def _purchases(view: EventView, purchase: str | None) -> np.ndarray:
 def _field(view: EventView, name: str, parameter: str) -> None:
     if name not in view.columns:
         raise ValueError(
-            f"make_future_tasks: {parameter}={name!r} is not a column of the event frame; "
-            f"it has {view.columns}."
+            f"{parameter}={name!r} is not a column of the event frame; it has {view.columns}."
         )
 
 
@@ -45,12 +44,10 @@ def _amounts(view: EventView, name: str) -> np.ndarray:
     _field(view, name, "amount")
     values = view.values(name)
     if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
-        raise ValueError(
-            f"make_future_tasks: amount={name!r} must be a numeric column; got {values.type}."
-        )
+        raise ValueError(f"amount={name!r} must be a numeric column; got {values.type}.")
     out = view.numpy(name, fill=0).astype(np.float64)
     if not np.isfinite(out).all():
-        raise ValueError(f"make_future_tasks: amount={name!r} has non-finite values.")
+        raise ValueError(f"amount={name!r} has non-finite values.")
     return out
 
 

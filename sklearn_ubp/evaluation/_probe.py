@@ -25,21 +25,24 @@ __all__ = ["PROBE_OPTIONS", "probe_folds", "run_probe"]
 
 #: Options of ``protocol="probe"`` and their defaults: outer folds, inner folds, the
 #: inverse L2 strengths ``Cs`` of the logistic model and the strengths ``alphas`` of the
-#: ridge model (both on standardised inputs), and L-BFGS iterations per fit.
+#: ridge model (both on standardised inputs), L-BFGS iterations per logistic fit (100,
+#: scikit-learn's default), and how many training users at most (a random sample of
+#: them) the inner choice of ``C`` runs on.
 PROBE_OPTIONS: dict[str, Any] = {
     "n_splits": 5,
     "inner_splits": 3,
     "Cs": (1e-4, 1e-3, 1e-2, 1e-1, 1.0),
     "alphas": (1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, 1e5),
-    "max_iter": 300,
+    "max_iter": 100,
+    "inner_max_users": 10_000,
 }
 
 
 def check_probe_options(opts: dict[str, Any]) -> dict[str, Any]:
     """Validate the probe options (already merged with :data:`PROBE_OPTIONS`)."""
-    for name in ("n_splits", "inner_splits", "max_iter"):
+    for name in ("n_splits", "inner_splits", "max_iter", "inner_max_users"):
         value = opts[name]
-        least = 2 if name != "max_iter" else 1
+        least = 2 if name in ("n_splits", "inner_splits") else 1
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"{name} must be an integer >= {least}; got {value!r}")
     for name in ("Cs", "alphas"):
@@ -66,12 +69,13 @@ def _logistic_objective(
     """Mean binary cross-entropy over users, summed over outputs, + ``lam/2 ||W||^2``."""
     d, k = X.shape[1], Y.shape[1]
     W, b = theta[: d * k].reshape(d, k), theta[d * k :]
-    Z = X @ W + b
+    Z = X @ W.astype(X.dtype) + b.astype(X.dtype)  # products in the dtype of X
     n = X.shape[0]
-    loss = (np.logaddexp(0.0, Z).sum() - (Y * Z).sum()) / n + 0.5 * lam * float((W * W).sum())
+    loss = np.logaddexp(0.0, Z, dtype=np.float64).sum() - float((Y * Z).sum(dtype=np.float64))
     G = (expit(Z) - Y) / n
-    grad = np.concatenate([(X.T @ G + lam * W).ravel(), G.sum(axis=0)])
-    return float(loss), grad
+    gW = (X.T @ G).astype(np.float64) + lam * W
+    grad = np.concatenate([gW.ravel(), G.sum(axis=0, dtype=np.float64)])
+    return loss / n + 0.5 * lam * float((W * W).sum()), grad
 
 
 def fit_logistic(
@@ -85,7 +89,8 @@ def fit_logistic(
     """Multi-output L2 logistic regression; same minimiser as ``LogisticRegression(C=C)``.
 
     The outputs are independent (one shared ``C``); fitting them as one L-BFGS problem
-    turns their products into one matrix product per step. ``tol`` bounds the largest
+    turns their products into one matrix product per step, done in the dtype of ``X``
+    (float32 in the probe), the optimisation itself in float64. ``tol`` bounds the largest
     gradient entry of the mean loss, as scikit-learn's ``lbfgs`` solver does. Returns the
     flat parameters ``theta`` (coefficients ``(d, k)`` then intercepts).
     """
@@ -116,10 +121,11 @@ def _log_loss(Y: np.ndarray, P: np.ndarray) -> float:
 
 def _standardise(X: np.ndarray, X_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Standardise with the statistics of ``X`` (constant columns are centred only)."""
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0)
+    mean = X.mean(axis=0, dtype=np.float64)
+    scale = X.std(axis=0, dtype=np.float64)
     scale[scale < 1e-12] = 1.0
-    return (X - mean) / scale, (X_other - mean) / scale
+    f = lambda Z: ((Z - mean) / scale).astype(np.float32)  # noqa: E731
+    return f(X), f(X_other)
 
 
 def choose_C(
@@ -127,12 +133,17 @@ def choose_C(
 ) -> tuple[float, np.ndarray]:
     """The inverse strength with the best inner log-loss over training users only.
 
-    ``X`` is already standardised on these users. Fits go from the strongest penalty to
-    the weakest, each warm-started from the previous one. Ties go to the stronger
+    ``X`` is already standardised on these users; at most ``inner_max_users`` of them
+    (a random sample) are split into the inner folds. Fits go from the strongest penalty
+    to the weakest, each warm-started from the previous one. Ties go to the stronger
     penalty. Returns the chosen ``C`` and, for warm starting the refit, the parameters
     fitted at that ``C`` on the first inner fold.
     """
     Cs = opts["Cs"]
+    if len(X) > opts["inner_max_users"]:
+        rng = np.random.default_rng(random_state)
+        sample = np.sort(rng.choice(len(X), opts["inner_max_users"], replace=False))
+        X, Y = X[sample], Y[sample]
     losses = np.zeros(len(Cs))
     first: list[np.ndarray] = []
     inner = KFold(opts["inner_splits"], shuffle=True, random_state=random_state)

