@@ -584,7 +584,7 @@ def _score(
         scores[name] = evaluate(
             embeddings,
             tasks,
-            protocol=getattr(args, "protocol", "fast"),
+            protocol=getattr(args, "protocol", None),
             device=getattr(args, "device", "cpu"),
             random_state=args.seed,
         )
@@ -836,16 +836,9 @@ def _recsys_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate_command(args: argparse.Namespace) -> int:
-    from .evaluation import make_tasks, official_baseline, random_embeddings
-
-    _check_device(args.device)
-    embeddings = read_embeddings(args.embeddings, ids=args.ids, user_col=args.user_col)
-    relevant_file = Path(args.events) / "input" / "relevant_clients.npy"
-    only_relevant = is_recsys_folder(args.events) and relevant_file.is_file() and not args.all_users
-    events = _events_with_cut(args.events, args, clients="relevant" if only_relevant else "all")
-    frame = events.frame
-    users = frame.index
+def _scored_users(events: Events, embeddings: pd.DataFrame, args: argparse.Namespace) -> pd.Index:
+    """The users of EVENTS (relevant clients of a RecSys folder) that have an embedding."""
+    users = events.frame.index
     if events.relevant_clients is not None and not args.all_users:
         users = users[users.isin(events.relevant_clients)]
     have = users.isin(embeddings.index)
@@ -857,29 +850,102 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         )
     if not have.all():
         _log(args, f"{(~have).sum():,} of {len(users):,} users have no embedding; scoring the rest")
-    users = users[have]
+    return users[have]
+
+
+def _task_kind(frame: pd.DataFrame, args: argparse.Namespace) -> str:
+    """``--tasks auto``: future-window tasks with --cut or on a log without the challenge's
+    event types (a purchase type and another one), the challenge's tasks otherwise."""
+    if args.tasks != "auto":
+        return args.tasks
+    if args.cut is not None or "event_type" not in frame.columns:
+        return "future"
+    from ._frame import EventView
+
+    _, labels = EventView(frame).categories("event_type")
+    return "challenge" if args.purchase in labels and len(labels) > 1 else "future"
+
+
+def _future_fields(args: argparse.Namespace) -> dict[str, Any]:
+    return {"purchase": args.purchase, "amount": args.amount, "basket": args.basket}
+
+
+def _build_tasks(frame: pd.DataFrame, args: argparse.Namespace) -> Any:
+    from .evaluation import make_future_tasks, make_tasks
+
+    kind = _task_kind(frame, args)
     try:
-        tasks = make_tasks(frame.loc[users])
+        if kind == "challenge":
+            tasks = make_tasks(frame, purchase=args.purchase)
+            print(
+                f"{len(tasks.X):,} users; input before {tasks.cut}, target windows "
+                f"{tasks.windows[0][0]} .. {tasks.windows[1][1]} (embeddings must come from "
+                "events before the cut)"
+            )
+            return tasks
+        cut = args.cut
+        if cut is None:  # the last horizon_days before the day after the last event
+            from ._frame import EventView
+
+            last = pd.Timestamp(int(EventView(frame).times().max()), unit="us")
+            cut = last.normalize() + pd.Timedelta(days=1 - args.horizon_days)
+        tasks = make_future_tasks(
+            frame,
+            cut=cut,
+            horizon_days=args.horizon_days,
+            category=args.category,
+            n_categories=args.n_categories,
+            **_future_fields(args),
+        )
     except (ValueError, TypeError) as exc:
-        raise CLIError(f"cannot build the downstream tasks from {args.events!r}: {exc}") from exc
+        hint = "" if kind == "future" else " (--cut DATE builds future-window tasks instead)"
+        raise CLIError(
+            f"cannot build the downstream tasks from {args.events!r}: {exc}{hint}"
+        ) from exc
     print(
-        f"{len(users):,} users; input before {tasks.cut}, target windows "
-        f"{tasks.windows[0][0]} .. {tasks.windows[1][1]} (embeddings must come from events "
-        "before the cut)"
+        f"{len(tasks.X):,} users with an event before {tasks.cut}; targets from "
+        f"{tasks.windows[0][0]} .. {tasks.windows[0][1]}: {', '.join(tasks.tasks)} "
+        "(embeddings must come from events before the cut: 'ubp embed --before CUT')"
     )
-    emb = embeddings.loc[users]
+    return tasks
+
+
+def _detail(table: pd.DataFrame) -> pd.DataFrame:
+    """Tasks x metrics; ``value ± std`` cells for the probe."""
+    values = table.pivot_table(index="task", columns="metric", values="value", sort=False)
+    order = [m for m in ("auroc", "spearman", "diversity", "novelty", "score") if m in values]
+    values = values[order].round(4)
+    if "std" not in table:
+        return values
+    stds = table.pivot_table(index="task", columns="metric", values="std", sort=False)
+    cells = values.map("{:.4f}".format) + " ± " + stds[order].round(4).map("{:.4f}".format)
+    return cells.where(values.notna(), "")
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
+    from .evaluation import official_baseline, random_embeddings, rfm_features
+
+    _check_device(args.device)
+    embeddings = read_embeddings(args.embeddings, ids=args.ids, user_col=args.user_col)
+    relevant_file = Path(args.events) / "input" / "relevant_clients.npy"
+    only_relevant = is_recsys_folder(args.events) and relevant_file.is_file() and not args.all_users
+    events = _events_with_cut(args.events, args, clients="relevant" if only_relevant else "all")
+    users = _scored_users(events, embeddings, args)
+    tasks = _build_tasks(events.frame.loc[users], args)
     scores: dict[str, pd.DataFrame] = {}
-    _score("embeddings", emb, tasks, args, scores)
-    detail = scores["embeddings"].pivot_table(
-        index="task", columns="metric", values="value", sort=False
-    )
-    detail = detail[[m for m in ("auroc", "diversity", "novelty", "score") if m in detail]]
-    print(f'\nScores (protocol="{args.protocol}"):')
-    print(detail.round(4).to_string())
-    table = detail
+    _score("embeddings", embeddings.loc[tasks.X.index], tasks, args, scores)
+    protocol = scores["embeddings"].attrs["protocol"]
+    print(f'\nScores (protocol="{protocol}"):')
+    table = _detail(scores["embeddings"])
+    print(table.to_string())
     if args.baselines:
         _score("random", random_embeddings(tasks.X, random_state=args.seed), tasks, args, scores)
-        _score("baseline counts", official_baseline(tasks.X).to_numpy(), tasks, args, scores)
+        if getattr(tasks, "default_protocol", None) == "probe":
+            fields = _future_fields(args) | {"category": args.category}
+            rfm = rfm_features(tasks.X, reference_time=tasks.cut, **fields)
+            _score("RFM", rfm.to_numpy(), tasks, args, scores)
+        else:
+            _score("baseline counts", official_baseline(tasks.X).to_numpy(), tasks, args, scores)
         table = score_table(scores)
         print("\nScores next to the baselines:")
         print(table.round(4).to_string())
@@ -1061,7 +1127,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("events", metavar="EVENTS", help="the full event log (with targets)")
     evaluate.add_argument("--ids", help="user ids of a .npy EMBEDDINGS (default NAME.ids.npy)")
-    evaluate.add_argument("--protocol", choices=("fast", "official"), default="fast")
+    evaluate.add_argument(
+        "--protocol",
+        choices=("fast", "official", "probe"),
+        default=None,
+        help="downstream model (default: fast for the challenge's tasks, probe for "
+        "future-window tasks)",
+    )
+    tasks = evaluate.add_argument_group("tasks")
+    tasks.add_argument(
+        "--tasks",
+        choices=("auto", "challenge", "future"),
+        default="auto",
+        help="the challenge's six tasks, or future-window tasks (active, n_future, spend, "
+        "categories) for any log; auto: future with --cut or on a log without the "
+        "challenge's event types",
+    )
+    tasks.add_argument(
+        "--cut",
+        metavar="DATE",
+        help="future-window tasks: targets from DATE on (default: the last --horizon-days)",
+    )
+    tasks.add_argument("--horizon-days", type=_positive_int, default=28, help="(default 28)")
+    tasks.add_argument(
+        "--purchase", default="product_buy", help="the purchase event type (default product_buy)"
+    )
+    tasks.add_argument("--amount", help="numeric field summed into 'spend'")
+    tasks.add_argument("--category", help="categorical field of the 'categories' task")
+    tasks.add_argument("--n-categories", type=_positive_int, default=20, help="(default 20)")
+    tasks.add_argument(
+        "--basket", help="field grouping events into baskets for n_future (e.g. timestamp)"
+    )
     evaluate.add_argument(
         "--all-users",
         action="store_true",

@@ -240,6 +240,64 @@ def test_evaluate_prints_the_score_table(files, tmp_path, capsys):
     assert status == 0 and "total" in out
 
 
+@pytest.fixture(scope="module")
+def purchase_log(tmp_path_factory):
+    """A retail purchase log (one row per line) with string ids, as a parquet file."""
+    rng = np.random.default_rng(0)
+    rate = rng.gamma(1.0, 1.0, 600)
+    user = np.repeat(np.arange(600), rng.poisson(rate * 10))
+    day = rng.integers(0, 120, user.size)
+    log = pd.DataFrame(
+        {
+            "customer": [f"c{u:04d}" for u in user],
+            "timestamp": pd.Timestamp("2023-01-01") + pd.to_timedelta(day, "D"),
+            "sku": [f"p{s}" for s in rng.integers(0, 40, user.size)],
+            "category": [f"k{s % 7}" for s in rng.integers(0, 40, user.size)],
+            "amount": rng.gamma(2.0, 5.0, user.size).round(2),
+        }
+    )
+    path = tmp_path_factory.mktemp("retail") / "log.parquet"
+    log.to_parquet(path, index=False)
+    return path
+
+
+def test_evaluate_builds_future_window_tasks_on_a_purchase_log(purchase_log, tmp_path, capsys):
+    reading = ["--user-col", "customer", "--quiet"]
+    model, emb = tmp_path / "model.joblib", tmp_path / "emb.parquet"
+    assert run(["fit", purchase_log, "--out", model, "--before", "2023-04-01", *QUICK,
+                "--user-col", "customer"], capsys)[0] == 0  # fmt: skip
+    assert run(["embed", model, purchase_log, "--out", emb, "--before", "2023-04-01",
+                *reading], capsys)[0] == 0  # fmt: skip
+    csv = tmp_path / "scores.csv"
+    argv = ["evaluate", emb, purchase_log, "--cut", "2023-04-01", "--amount", "amount",
+            "--category", "category", "--basket", "timestamp", "--baselines", "--out", csv]  # fmt: skip
+    status, out, _ = run([*argv, *reading], capsys)
+    assert status == 0, out
+    lines = out.splitlines()
+    assert "users with an event before 2023-04-01 00:00:00" in lines[0]
+    header = lines[lines.index('Scores (protocol="probe"):') + 1].split()
+    assert header == ["metric", "auroc", "spearman", "score"]
+    rows = {line.split()[0]: line for line in lines if " ± " in line}
+    assert set(rows) == {"active", "n_future", "spend", "categories", "mean"}
+    table = pd.read_csv(csv, index_col=0)
+    assert list(table.columns) == ["embeddings", "random", "RFM"]
+    assert table.loc["mean", "embeddings"] > table.loc["mean", "random"] + 0.1
+    # Without --cut, a log without event types gets future-window tasks too (last 28 days).
+    status, out, _ = run(["evaluate", emb, purchase_log, *reading], capsys)
+    assert status == 0 and "targets from 2023-04-03 00:00:00 .. 2023-05-01" in out
+
+
+def test_evaluate_future_task_errors_are_one_line(purchase_log, tmp_path, capsys):
+    pd.DataFrame({"a": [1.0]}, index=pd.Index(["c0000"], name="customer")).to_parquet(
+        tmp_path / "e.parquet"
+    )
+    argv = ["evaluate", tmp_path / "e.parquet", purchase_log, "--user-col", "customer",
+            "--cut", "2023-04-01", "--amount", "price", "--quiet"]  # fmt: skip
+    status, _, err = run(argv, capsys)
+    assert status == 1 and "amount='price' is not a column" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 # --------------------------------------------------------------------------- errors
 
 

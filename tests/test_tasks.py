@@ -118,3 +118,30 @@ def test_tasks_without_positives_are_skipped_with_a_warning():
         tasks = make_tasks(group_events(df), new_sku_days=14)
     assert "propensity_new_sku" not in tasks.tasks
     assert "conversion" in tasks.tasks
+
+
+def test_string_product_ids():
+    """A log whose skus and categories are strings (with missing values) builds every task."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    log = pd.DataFrame(
+        {
+            "client_id": rng.integers(0, 300, n),
+            "timestamp": pd.Timestamp("2022-01-01")
+            + pd.to_timedelta(rng.integers(0, 100 * 86400, n), "s"),
+            "event_type": rng.choice(["product_buy", "page_visit"], n),
+            "sku": [f"p{i}" for i in rng.integers(0, 50, n)],
+            "category": rng.choice(np.array(["a", "b", "c", None], dtype=object), n),
+        }
+    )
+    tasks = make_tasks(group_events(log), n_targets=5)
+    assert {"churn", "propensity_category", "propensity_sku"} <= set(tasks.tasks)
+    cat = tasks.tasks["propensity_category"]
+    assert cat.targets.tolist() == ["a", "b", "c"]  # missing values are no target
+    window = tasks.windows[1]
+    buys = log[(log.event_type == "product_buy") & log.timestamp.between(*window, inclusive="left")]
+    expected = buys.dropna().groupby("client_id")["category"].apply(set)
+    y = pd.DataFrame(cat.y_test, index=tasks.X.index, columns=cat.targets)
+    for user, cats in expected.items():
+        assert set(y.columns[y.loc[user] == 1]) == cats
+    assert tasks.tasks["propensity_sku"].targets.dtype == object

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.utils import Bunch
 
 from .._arrow import US_PER_DAY, timestamp_to_us
-from .._frame import EVENT_TYPE, checked_view, filter_events
+from .._frame import EVENT_TYPE, EventView, checked_view, filter_events
 
 __all__ = ["TASK_NAMES", "make_tasks"]
 
@@ -31,6 +32,20 @@ def _top_targets(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     uniq, counts = np.unique(values, return_counts=True)
     order = np.lexsort((uniq, -counts))[:n]
     return uniq[order], counts[order]
+
+
+def _present_values(view: EventView, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """Flat values of a field and whether each is present (not null; not negative for
+    numbers, the "missing" code of integer ids). Works for numeric and string ids."""
+    values = view.values(field)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    present = np.asarray(values.is_valid()) if values.null_count else np.ones(len(values), bool)
+    numeric = pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
+    out = values.fill_null(-1 if numeric else "").to_numpy(zero_copy_only=False)
+    if numeric:
+        present &= out >= 0
+    return out, present
 
 
 def _has_both_classes(y: np.ndarray) -> bool:
@@ -174,8 +189,10 @@ def make_tasks(
     def propensity(name: str, field: str, targets: np.ndarray, counts: np.ndarray) -> None:
         order = np.argsort(targets, kind="stable")
         targets, counts = targets[order], counts[order]
-        values = view.numpy(field, fill=-1)
-        ys = [_multi_hot(user[m], values[m], targets, n_users) for m in windows]
+        values, valid = _present_values(view, field)
+        ys = [
+            _multi_hot(user[m], values[m], targets, n_users) for m in (w & valid for w in windows)
+        ]
         tasks[name] = Bunch(
             name=name,
             kind="multilabel",
@@ -190,13 +207,11 @@ def make_tasks(
     present = set(view.columns)
     for name, field in (("propensity_category", "category"), ("propensity_sku", "sku")):
         if field in present:
-            values = view.numpy(field, fill=-1)
-            ok = buy_in & (values >= 0) if values.dtype.kind in "iuf" else buy_in
-            propensity(name, field, *_top_targets(values[ok], n_targets))
+            values, valid = _present_values(view, field)
+            propensity(name, field, *_top_targets(values[buy_in & valid], n_targets))
     binary("conversion", everyone)
     if "sku" in present:
-        sku = view.numpy("sku", fill=-1)
-        has = sku >= 0
+        sku, has = _present_values(view, "sku")
         skus = np.unique(sku[has])
         first_time = np.full(len(skus), np.iinfo(np.int64).max)
         np.minimum.at(first_time, np.searchsorted(skus, sku[has]), times[has])
@@ -205,10 +220,8 @@ def make_tasks(
         if seen_new.any():
             propensity("propensity_new_sku", "sku", *_top_targets(sku[seen_new], n_targets))
     if "price" in present:
-        price = view.numpy("price", fill=-1)
-        propensity(
-            "propensity_price", "price", *_top_targets(price[buy_in & (price >= 0)], n_targets)
-        )
+        price, valid = _present_values(view, "price")
+        propensity("propensity_price", "price", *_top_targets(price[buy_in & valid], n_targets))
     ordered = {}
     for name in TASK_NAMES:
         if name not in tasks:
