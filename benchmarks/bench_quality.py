@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import time
 import warnings
 from collections.abc import Callable
@@ -137,10 +136,12 @@ def baseline_rows(ds: dict, X: pd.DataFrame, seed: int) -> dict[str, Callable]:
             X, reference_time=cut, category=ds["fields"]["category"], **rfm
         ).to_numpy()
     if not ds.get("recsys"):
-        if importlib.util.find_spec("lifetimes") is not None:
-            rows["BG/NBD"] = lambda: bgnbd(X, cut)
+        try:
+            import lifetimes  # noqa: F401
+        except ImportError as exc:
+            print(f"  BG/NBD skipped ({exc}): pip install -e '.[bench]'")
         else:
-            print("  BG/NBD skipped: pip install lifetimes==0.11.3")
+            rows["BG/NBD"] = lambda: bgnbd(X, cut)
     if ds.get("recsys"):
         rows["baseline counts"] = lambda: official_baseline(X, reference_time=cut).to_numpy()
     return rows

@@ -2,9 +2,10 @@
 
 For each task, users are split into ``n_splits`` folds. On each fold's training users
 the inputs are standardised and, for each L2 strength of a grid, a linear model is fitted
-on ``inner_splits`` inner folds of those users only; the strength with the best inner
-loss is refitted on all training users and scored on the fold's held-out users. The
-scored users never take part in any choice. Binary and multilabel tasks use a logistic
+on ``inner_splits`` inner folds of those users only (of a random sample of at most
+``inner_max_users`` of them, for speed); the strength with the best inner loss is
+refitted on all training users and scored on the fold's held-out users. The scored
+users never take part in any choice. Binary and multilabel tasks use a logistic
 model (one jointly fitted multi-output layer, one strength per task); count tasks a ridge
 regression on ``log1p`` of the targets, whose strength is chosen by efficient
 leave-one-out over the training users (:class:`sklearn.linear_model.RidgeCV`).

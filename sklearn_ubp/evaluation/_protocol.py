@@ -1,11 +1,11 @@
-"""Downstream evaluation of user embeddings, following the RecSys Challenge 2025 protocol.
+"""Downstream evaluation of user embeddings: the RecSys Challenge 2025 protocol and a probe.
 
 For every task a model is trained on the embeddings of the task's users (``mask``) to
-predict the targets of window 1 (``y_train``), and scored on the targets of window 2
-(``y_test``). The official protocol scores the **same** users it trained on, as the
+predict ``y_train`` (window 1 of the challenge's tasks) and scored on ``y_test``
+(window 2). The official protocol scores the **same** users it trained on, as the
 challenge does; the fast protocol, by default, trains on half of the users and scores
 the other half, so that an embedding cannot win by letting the model memorise each
-user's window-1 label. Two downstream models:
+user's window-1 label; the probe cross-validates over users. Three downstream models:
 
 * ``protocol="official"``: the challenge's residual MLP, trained with PyTorch exactly as
   the organizers do (AdamW, lr 1e-3, batch 128, BCE with logits, 3 epochs, no
@@ -13,6 +13,12 @@ user's window-1 label. Two downstream models:
 * ``protocol="fast"``: a standardised linear-logistic model from scikit-learn, for CPUs,
   quick iterations and tests. Same targets and metrics; the numbers are lower than and
   not comparable to the official ones, but they rank embeddings similarly.
+* ``protocol="probe"``: the standard linear-probe evaluation of representations
+  (:mod:`sklearn_ubp.evaluation._probe`), the default for the future-window tasks of
+  :func:`~sklearn_ubp.evaluation.make_future_tasks`: k-fold cross-validation over
+  users, an L2 strength chosen by inner cross-validation on the training users only,
+  so that a wider embedding is not penalised by a fixed ``C``; fold means and
+  standard deviations.
 """
 
 from __future__ import annotations
@@ -420,9 +426,11 @@ def evaluate(
 
     For each task, a model is trained on the embeddings of the users in ``task.mask`` to
     predict ``task.y_train`` (window 1) and scored on ``task.y_test`` (window 2) of the
-    same users (official) or of held-out users (fast, ``holdout``): AUROC for binary tasks (score = AUROC); AUROC, Diversity and Novelty
-    for multilabel tasks (score = 0.8 AUROC + 0.1 Diversity + 0.1 Novelty). See
-    :mod:`sklearn_ubp.evaluation._metrics`.
+    same users (official), of held-out users (fast, ``holdout``) or of each held-out
+    fold (probe): AUROC for binary tasks (score = AUROC); AUROC, Diversity and Novelty
+    for multilabel tasks (score = 0.8 AUROC + 0.1 Diversity + 0.1 Novelty; a multilabel
+    task without ``popularity`` is scored by its macro AUROC alone); Spearman's rank
+    correlation for count tasks (probe only). See :mod:`sklearn_ubp.evaluation._metrics`.
 
     Parameters
     ----------
@@ -432,11 +440,20 @@ def evaluate(
         ignored, missing ones are an error). Cast to float32; must be finite.
     tasks : sklearn.utils.Bunch
         ``tasks.X`` (only its index, the user ids, is used) and ``tasks.tasks``, an
-        ordered dict of task Bunches with ``name``, ``kind`` (``"binary"`` or
-        ``"multilabel"``), ``mask`` (bool, ``(n_users,)``), ``y_train`` and ``y_test``
-        (0/1, ``(n_users,)`` or ``(n_users, K)``), ``targets`` and ``popularity``
-        (``(K,)``, multilabel only).
-    protocol : {"fast", "official"}, default="fast"
+        ordered dict of task Bunches with ``name``, ``kind`` (``"binary"``,
+        ``"multilabel"`` or ``"count"``), ``mask`` (bool, ``(n_users,)``), ``y_train``
+        and ``y_test`` (0/1, ``(n_users,)`` or ``(n_users, K)``; non-negative numbers
+        for counts), ``targets`` and ``popularity`` (``(K,)`` or ``None``, multilabel
+        only), as :func:`make_tasks` and :func:`make_future_tasks` build them.
+    protocol : {"fast", "official", "probe"}, default=None
+        ``None``: ``tasks.default_protocol`` when the tasks name one (``"probe"`` for
+        :func:`make_future_tasks`), else ``"fast"``. ``"probe"``: for each task, users
+        are split into ``n_splits`` shuffled folds; on each fold's training users the
+        inputs are standardised and a linear model is fitted whose L2 strength is
+        chosen by ``inner_splits``-fold cross-validation on those training users only
+        (logistic, by log-loss over the grid ``Cs``, one strength for all outputs of a
+        multilabel task; ridge on ``log1p`` of count targets, by leave-one-out over
+        ``alphas``); it is scored on the fold's held-out users.
         ``"official"``: the challenge's network, one per task: Linear(n_dims -> 2048),
         LayerNorm, 3 residual blocks ``x + MLP(LayerNorm(x))`` with 2048 -> 4096 ->
         GELU -> 2048, LayerNorm, Linear(-> outputs); AdamW (lr 1e-3), batch 128, BCE
@@ -464,8 +481,11 @@ def evaluate(
         ``None`` trains and scores the same users, as the official protocol does).
         The strong default regularisation suits the rare targets of the propensity
         tasks: on the synthetic benchmark it ranked every embedding at least as high as
-        ``C=1`` or ``C=0.1`` did (``benchmarks/bench_tasks.py``). Unknown options raise
-        ``TypeError``.
+        ``C=1`` or ``C=0.1`` did (``benchmarks/bench_tasks.py``). ``protocol="probe"``:
+        ``n_splits=5``, ``inner_splits=3``, ``Cs=(1e-4, 1e-3, 1e-2, 0.1, 1)``,
+        ``alphas=(0.1, 1, ..., 1e5)``, ``max_iter=100`` (L-BFGS iterations per logistic
+        fit), ``inner_max_users=10_000`` (the inner choice runs on a random sample of at
+        most this many training users). Unknown options raise ``TypeError``.
 
     Returns
     -------
@@ -478,6 +498,12 @@ def evaluate(
         ``attrs["best_epoch"]`` maps each task to its best epoch (1-based) and
         ``attrs["history"]`` lists every epoch's metrics as records (dicts with keys
         ``task``, ``epoch``, ``metric``, ``value``; ``pd.DataFrame(...)`` them).
+        ``"probe"``: a fourth column ``std``, the standard deviation over folds of each
+        fold mean in ``value``; count tasks report ``spearman`` and ``score``; the last
+        row is ``task="mean"``, ``metric="score"``, the mean of the task scores (its
+        ``std`` is that of the per-fold means), and ``attrs["l2_strength"]`` maps each
+        task to the strength chosen on each fold (``1 / C`` for logistic models,
+        ``alpha`` for ridge: larger is a stronger penalty).
 
     Raises
     ------
