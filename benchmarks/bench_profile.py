@@ -155,11 +155,10 @@ def main() -> None:
         "baseline counts": official_baseline(tasks.X).to_numpy(),
     }
     timing = []
-    names = profile.get_feature_names_out().astype(str)
     for name, member in profile.transformers_:
         raw, seconds, _ = measure(lambda member=member: member.transform(tasks.X))
         embeddings[f"{name} alone"] = raw
-        block = emb[:, np.char.startswith(names, f"{name}__")]
+        block = emb[:, profile.output_indices_[name]]
         embeddings[f"{name} post-processed"] = block
         timing.append((name, raw.shape[1], block.shape[1], fit_times.get(name, "?"), seconds))
     embeddings["UniversalProfile"] = emb

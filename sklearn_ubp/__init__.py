@@ -30,13 +30,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # GRUSequenceAutoencoder imports torch (seconds): only when it is first used, so
-    # that ``import sklearn_ubp`` stays quick for the statistics and SVD members, the
-    # CLI's help and workers that never run the GRU.
-    if name == "GRUSequenceAutoencoder":
-        from ._gru import GRUSequenceAutoencoder
+    # Registered estimators not imported above load on first use: the GRU imports torch
+    # (seconds), so ``import sklearn_ubp`` stays quick for the statistics and SVD
+    # members, the CLI's help and workers that never run the GRU.
+    from ._registry import ESTIMATORS, estimator_class
 
-        return GRUSequenceAutoencoder
+    for key, spec in ESTIMATORS.items():
+        if spec.class_name == name:
+            return estimator_class(key)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

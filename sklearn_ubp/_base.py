@@ -14,7 +14,7 @@ An estimator fitted on one kind refuses the other in ``transform``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -63,12 +63,35 @@ def with_user_index(est: Any, out: np.ndarray, users: Any) -> np.ndarray | pd.Da
 
 
 class EventTransformer(TransformerMixin, BaseEstimator):
-    """Base class: input dispatch, float32 finite output, tags.
+    """Base class: input dispatch, float32 finite output, tags, profile-member hooks.
 
     Subclasses call :meth:`_validate_input` in ``fit`` (``reset=True``) and in
     ``transform`` (``reset=False``) and get either an :class:`EventView` or a float
-    array; they return :meth:`_finish` of their output.
+    array; they return :meth:`_finish` of their output. As members of
+    :class:`~sklearn_ubp.UniversalProfile` they declare their post-processing
+    (:attr:`_ubp_postprocess`) and what they need of the data
+    (:meth:`_ubp_requirement`); the profile asks these hooks, never the type.
     """
+
+    #: How :class:`~sklearn_ubp.UniversalProfile` post-processes this member's output:
+    #: ``"learned"`` (row L2 normalisation, as the paper does for learned embeddings),
+    #: ``"statistics"`` (standardisation; a uniform quantile transform with
+    #: ``postprocess="paper"``) or ``None`` (none).
+    _ubp_postprocess: ClassVar[str | None] = None
+
+    def _ubp_requirement(self, view: EventView) -> str | None:
+        """Why this member cannot run on the event frame of ``view``; ``None`` if it can.
+
+        A default member of :class:`~sklearn_ubp.UniversalProfile` that cannot run is
+        left out, with this reason in ``skipped_members_``.
+        """
+        return None
+
+    @staticmethod
+    def _missing_columns(view: EventView, fields: Any) -> str | None:
+        """The usual requirement: these columns must be in the frame."""
+        missing = [f for f in dict.fromkeys(fields) if f not in view.columns]
+        return f"the event frame lacks column(s) {missing}" if missing else None
 
     def _validate_input(
         self, X: Any, *, reset: bool, required: tuple[str, ...] = ("timestamp",)

@@ -320,29 +320,20 @@ def _events_with_cut(path: str, args: argparse.Namespace, **kwargs: Any) -> Even
 
 
 def _check_device(device: str) -> str:
-    if device == "cpu":
-        return device
-    if device == "cuda" or device.startswith("cuda:"):
-        import torch
+    from ._device import check_device
 
-        if not torch.cuda.is_available():
-            raise CLIError(f"--device {device}: no CUDA device is available on this machine.")
-        return device
-    raise CLIError(f"--device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'.")
+    try:
+        return check_device(device)
+    except ValueError as exc:
+        raise CLIError(f"--device {device!r}: {exc}") from exc
 
 
 def available_models() -> dict[str, str]:
-    """Model names accepted by ``--model`` and the estimator each one builds."""
-    import sklearn_ubp
+    """Model names accepted by ``--model`` and the estimator each one builds (the
+    registry, :data:`sklearn_ubp._registry.ESTIMATORS`)."""
+    from ._registry import ESTIMATORS
 
-    models = {}
-    if hasattr(sklearn_ubp, "UniversalProfile"):
-        models["profile"] = "UniversalProfile"
-    if hasattr(sklearn_ubp, "GRUSequenceAutoencoder"):
-        models["gru"] = "GRUSequenceAutoencoder"
-    models["counts"] = "EventCountEmbedder"
-    models["svd"] = "SVDItemEmbedder"
-    return models
+    return {name: spec.class_name for name, spec in ESTIMATORS.items()}
 
 
 def _default_model() -> str:
@@ -366,17 +357,13 @@ def make_model(args: argparse.Namespace) -> Any:
     :class:`sklearn_ubp.SVDItemEmbedder` over categories. ``--seed``, ``--device`` and
     ``--epochs`` are passed to every (nested) parameter of that name.
     """
-    import sklearn_ubp
+    from ._registry import make_estimator
 
     name = args.model or _default_model()
     models = available_models()
     if name not in models:
         raise CLIError(f"--model {name!r}: choose from {', '.join(models)}.")
-    cls = getattr(sklearn_ubp, models[name])
-    if name == "svd":
-        model = cls(item="category", random_state=args.seed)
-    else:
-        model = cls()
+    model = make_estimator(name)
     _set_matching(model, "random_state", args.seed)
     device = getattr(args, "device", "cpu")
     _set_matching(model, "device", device)
@@ -603,22 +590,11 @@ def _members(model: Any) -> list[tuple[str, Any]]:
 
 
 def _member_blocks(model: Any, embeddings: np.ndarray) -> dict[str, np.ndarray]:
-    """Column blocks of a UniversalProfile's output, one per member (by name prefix)."""
-    members = _members(model)
-    if len(members) < 2:
-        return {}
-    try:
-        features = np.asarray([str(f) for f in model.get_feature_names_out()])
-    except (AttributeError, ValueError, TypeError):
-        return {}
-    if len(features) != embeddings.shape[1]:
-        return {}
-    blocks = {}
-    for name, _ in members:
-        cols = np.flatnonzero(np.char.startswith(features, f"{name}__"))
-        if cols.size:
-            blocks[name] = embeddings[:, cols]
-    return blocks if sum(b.shape[1] for b in blocks.values()) == len(features) else {}
+    """Column blocks of a UniversalProfile's output, one per member (``output_indices_``)."""
+    indices = getattr(model, "output_indices_", {})
+    blocks = {name: embeddings[:, cols] for name, cols in indices.items()}
+    blocks = {name: block for name, block in blocks.items() if block.shape[1]}
+    return blocks if len(blocks) >= 2 else {}
 
 
 # --------------------------------------------------------------------------- commands

@@ -315,7 +315,7 @@ class EventCountEmbedder(EventTransformer):
     --------
     >>> import pandas as pd
     >>> from sklearn_ubp import group_events
-    >>> from sklearn_ubp._counts import EventCountEmbedder
+    >>> from sklearn_ubp import EventCountEmbedder
     >>> log = pd.DataFrame({
     ...     "client_id": [1, 1, 1, 2],
     ...     "timestamp": pd.to_datetime(["2022-01-01", "2022-01-25", "2022-01-30",
@@ -340,6 +340,14 @@ class EventCountEmbedder(EventTransformer):
     ... ].to_numpy().tolist()
     [[1.0, 2.0, 2.0], [0.0, 1.0, 0.0]]
     """
+
+    _ubp_postprocess = "statistics"
+
+    def _ubp_requirement(self, view: EventView) -> str | None:
+        named = (self.item_fields, self.numeric_fields, self.code_fields)
+        return self._missing_columns(
+            view, [f for param in named if not isinstance(param, str) for f in param]
+        )
 
     _parameter_constraints: dict = {
         "statistics": [StrOptions({"all"}), list, tuple],

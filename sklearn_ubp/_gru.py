@@ -21,6 +21,7 @@ from torch.nn import functional as F
 
 from ._arrow import timestamp_to_us
 from ._base import ARRAY, EVENTS, EventTransformer, as_pandas_events
+from ._device import check_device
 from ._frame import EventView
 from ._sequences import (
     OOV,
@@ -436,13 +437,7 @@ def _fused_adam_available(device: torch.device) -> bool:
 
 
 def _resolve_device(device: str) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device={device!r} is not a torch device ('cpu', 'cuda', ...).") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for, but CUDA is not available here.")
-    return dev
+    return torch.device(check_device(device))
 
 
 # ------------------------------------------------------------------------ estimator
@@ -599,6 +594,13 @@ class GRUSequenceAutoencoder(EventTransformer):
     >>> [round(h["train_loss"], 1) > 0 for h in gru.history_]
     [True, True]
     """
+
+    _ubp_postprocess = "learned"
+
+    def _ubp_requirement(self, view: EventView) -> str | None:
+        named = [] if isinstance(self.fields, str) else list(self.fields)
+        named += [] if self.reconstruct is None else list(self.reconstruct)
+        return self._missing_columns(view, [f for f in named if f not in ("day", "week")])
 
     _parameter_constraints: dict = {
         "fields": [StrOptions(set(PRESETS)), list, tuple],

@@ -14,7 +14,6 @@ grow with the number of users.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from numbers import Integral, Real
@@ -45,18 +44,19 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._base import ARRAY, EVENTS, as_pandas_events, with_user_index
-from ._counts import EventCountEmbedder
-from ._frame import EVENT_TYPE, EventView, check_event_frame, is_event_frame
-from ._svd import DEFAULT_EVENT_WEIGHTS, SVDItemEmbedder, _fields_of
+from ._frame import EventView, check_event_frame, is_event_frame
+from ._registry import estimator_class
+from ._svd import SVDItemEmbedder
 
 __all__ = ["DEFAULT_MEMBERS", "DefaultMembers", "UniversalProfile"]
 
-#: The default members, in one place: name -> (class name, constructor keywords).
+#: The default members, in one place: name -> (registry name, constructor keywords); the
+#: registry (:data:`sklearn_ubp._registry.ESTIMATORS`) gives the class.
 #: Members that take a ``random_state`` get the profile's. The GRU is kept small so
 #: that 50k users fit in minutes on a laptop CPU; see ``benchmarks/bench_profile.py``.
 DEFAULT_MEMBERS: dict[str, tuple[str, dict[str, Any]]] = {
     "gru": (
-        "GRUSequenceAutoencoder",
+        "gru",
         {
             "fields": "day_event_type",
             "max_length": 128,
@@ -68,9 +68,9 @@ DEFAULT_MEMBERS: dict[str, tuple[str, dict[str, Any]]] = {
             "patience": 2,
         },
     ),
-    "counts": ("EventCountEmbedder", {}),
-    "svd_category": ("SVDItemEmbedder", {"item": "category"}),
-    "svd_url": ("SVDItemEmbedder", {"item": "url"}),
+    "counts": ("counts", {}),
+    "svd_category": ("svd", {"item": "category"}),
+    "svd_url": ("svd", {"item": "url"}),
 }
 
 #: Post-processing kinds: row L2 normalisation, uniform quantile transform,
@@ -81,25 +81,6 @@ _POST_KINDS = (L2, QUANTILE, STANDARD, None)
 DEFAULT_CHUNK_SIZE = 50_000
 #: At most this many users fit the quantile transform of a statistics member.
 _QUANTILE_SUBSAMPLE = 100_000
-
-
-def _member_classes() -> dict[str, type]:
-    from ._gru import GRUSequenceAutoencoder  # lazily: it imports torch (seconds)
-
-    return {
-        "GRUSequenceAutoencoder": GRUSequenceAutoencoder,
-        "EventCountEmbedder": EventCountEmbedder,
-        "SVDItemEmbedder": SVDItemEmbedder,
-    }
-
-
-def _loaded_gru_class() -> type | None:
-    """``GRUSequenceAutoencoder`` if its module is loaded (a GRU member implies it is).
-
-    Classifying members must not import torch (seconds) when no GRU is involved.
-    """
-    module = sys.modules.get(f"{__package__}._gru")
-    return getattr(module, "GRUSequenceAutoencoder", None)
 
 
 class DefaultMembers(list):
@@ -124,7 +105,7 @@ def _final_step(est: Any) -> Any:
 
 
 def _post_kind(est: Any, mode: str = "auto") -> str | None:
-    """The post-processing of a member, decided by its type.
+    """The post-processing of a member, from its ``_ubp_postprocess`` hook.
 
     *Learned* members (:class:`GRUSequenceAutoencoder`, :class:`SVDItemEmbedder`):
     row L2 normalisation. *Statistics* members (:class:`EventCountEmbedder`): a
@@ -132,16 +113,10 @@ def _post_kind(est: Any, mode: str = "auto") -> str | None:
     ``"auto"``. Anything else (including ``"passthrough"``): none. A
     :class:`~sklearn.pipeline.Pipeline` is classified by its last step.
     """
-    est = _final_step(est)
-    if isinstance(est, EventCountEmbedder):
+    declared = getattr(_final_step(est), "_ubp_postprocess", None)
+    if declared == "statistics":
         return QUANTILE if mode == "paper" else STANDARD
-    learned: tuple[type, ...] = (SVDItemEmbedder,)
-    gru = _loaded_gru_class()
-    if gru is not None:
-        learned += (gru,)
-    if isinstance(est, learned):
-        return L2
-    return None
+    return L2 if declared == "learned" else None
 
 
 def _dense(Z: Any) -> np.ndarray:
@@ -153,43 +128,11 @@ def _dense(Z: Any) -> np.ndarray:
     return np.asarray(Z, dtype=np.float32)
 
 
-def _column_present(view: EventView, name: str) -> bool:
-    return name in view.columns and view.values(name).null_count < view.n_events
-
-
 def _missing_requirement(est: Any, view: EventView) -> str | None:
-    """Why a default member cannot run on this event frame (``None``: it can)."""
-    est = _final_step(est)
-    if isinstance(est, SVDItemEmbedder):
-        fields = _fields_of(est.item)
-        missing = [f for f in fields if not _column_present(view, f)]
-        if missing:
-            return f"the event frame has no values in column(s) {missing}"
-        if EVENT_TYPE in view.columns:
-            weights = DEFAULT_EVENT_WEIGHTS if est.event_weights is None else est.event_weights
-            codes, labels = view.categories(EVENT_TYPE)
-            table = np.array([weights.get(str(lab), 0.0) != 0 for lab in labels] + [False])
-            usable = table[codes]
-            for f in fields:
-                usable &= np.asarray(view.values(f).is_valid(), dtype=bool)
-            if not usable.any():
-                return f"no event of a weighted type has a value of {est.item!r}"
-        return None
-    if isinstance(est, EventCountEmbedder):
-        fields = [
-            f
-            for param in (est.item_fields, est.numeric_fields, est.code_fields)
-            if not isinstance(param, str)
-            for f in param
-        ]
-    elif (gru := _loaded_gru_class()) is not None and isinstance(est, gru):
-        named = [] if isinstance(est.fields, str) else list(est.fields)
-        named += [] if est.reconstruct is None else list(est.reconstruct)
-        fields = [f for f in dict.fromkeys(named) if f not in ("day", "week")]
-    else:
-        return None
-    missing = [f for f in fields if f not in view.columns]
-    return f"the event frame lacks column(s) {missing}" if missing else None
+    """Why a default member cannot run on this event frame (``None``: it can), from its
+    ``_ubp_requirement`` hook; a member without the hook can always run."""
+    hook = getattr(_final_step(est), "_ubp_requirement", None)
+    return hook(view) if callable(hook) else None
 
 
 def _fit_member(
@@ -447,10 +390,9 @@ class UniversalProfile(FeatureUnion):
         members : DefaultMembers
             ``(name, estimator)`` pairs; usable as ``transformer_list``.
         """
-        classes = _member_classes()
         members = DefaultMembers()
-        for name, (cls_name, params) in DEFAULT_MEMBERS.items():
-            est = classes[cls_name](**params)
+        for name, (registered, params) in DEFAULT_MEMBERS.items():
+            est = estimator_class(registered)(**params)
             if "random_state" in est.get_params(deep=False):
                 est.set_params(random_state=random_state)
             members.append((name, est))
@@ -864,6 +806,13 @@ class UniversalProfile(FeatureUnion):
         -------
         names : ndarray of str objects
         """
+        pairs = self._member_feature_names(input_features)
+        if not pairs:
+            return np.asarray([], dtype=object)
+        return self._add_prefix_for_feature_names_out(pairs)
+
+    def _member_feature_names(self, input_features: Any = None) -> list[tuple[str, Any]]:
+        """``(member, its output names)`` in output order (after its PCA, if any)."""
         pairs = []
         for name, est in self._iter_fitted():
             names = est.get_feature_names_out(input_features)
@@ -871,9 +820,23 @@ class UniversalProfile(FeatureUnion):
             if pipe is not None and "pca" in pipe.named_steps:
                 names = pipe.named_steps["pca"].get_feature_names_out()
             pairs.append((name, names))
-        if not pairs:
-            return np.asarray([], dtype=object)
-        return self._add_prefix_for_feature_names_out(pairs)
+        return pairs
+
+    @property
+    def output_indices_(self) -> dict[str, slice]:
+        """The output columns of each member: ``Z[:, profile.output_indices_["gru"]]``.
+
+        As :attr:`sklearn.compose.ColumnTransformer.output_indices_`: a slice per
+        fitted member, in output order; members left out (``skipped_members_``) get
+        an empty slice.
+        """
+        out: dict[str, slice] = {}
+        start = 0
+        for name, names in self._member_feature_names():
+            out[name] = slice(start, start + len(names))
+            start += len(names)
+        out.update({name: slice(0, 0) for name in self.skipped_members_})
+        return out
 
     @property
     def n_features_in_(self) -> int:

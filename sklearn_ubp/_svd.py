@@ -52,6 +52,10 @@ _OVERSAMPLES = 10
 _LOOKUP_MAX = 2**25
 
 
+def _all_null(view: EventView, name: str) -> bool:
+    return view.values(name).null_count == view.n_events
+
+
 def _fields_of(item: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     fields = (item,) if isinstance(item, str) else tuple(item)
     if not fields or not all(isinstance(f, str) and f for f in fields):
@@ -231,7 +235,7 @@ class SVDItemEmbedder(EventTransformer):
     --------
     >>> import pandas as pd
     >>> from sklearn_ubp import group_events
-    >>> from sklearn_ubp._svd import SVDItemEmbedder
+    >>> from sklearn_ubp import SVDItemEmbedder
     >>> log = pd.DataFrame({
     ...     "client_id": [1, 1, 2, 2, 3, 4],
     ...     "timestamp": pd.to_datetime(["2022-01-01", "2022-01-02", "2022-01-01",
@@ -251,6 +255,24 @@ class SVDItemEmbedder(EventTransformer):
     >>> svd.get_feature_names_out().tolist()
     ['svd_category_0', 'svd_category_1']
     """
+
+    _ubp_postprocess = "learned"
+
+    def _ubp_requirement(self, view: EventView) -> str | None:
+        fields = _fields_of(self.item)
+        empty = [f for f in fields if f not in view.columns or _all_null(view, f)]
+        if empty:
+            return f"the event frame has no values in column(s) {empty}"
+        if EVENT_TYPE in view.columns:
+            weights = DEFAULT_EVENT_WEIGHTS if self.event_weights is None else self.event_weights
+            codes, labels = view.categories(EVENT_TYPE)
+            table = np.array([weights.get(str(lab), 0.0) != 0 for lab in labels] + [False])
+            usable = table[codes]
+            for f in fields:
+                usable &= np.asarray(view.values(f).is_valid(), dtype=bool)
+            if not usable.any():
+                return f"no event of a weighted type has a value of {self.item!r}"
+        return None
 
     _parameter_constraints: dict = {
         "item": [str, tuple, list],

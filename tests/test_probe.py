@@ -186,3 +186,17 @@ def test_count_targets_are_checked(signal):
         evaluate(z, _tasks(_task("n_future", "count", bad)))
     with pytest.raises(ValueError, match="Spearman is undefined"):
         evaluate(z, _tasks(_task("n_future", "count", np.zeros(N))))
+
+
+def test_spearman_breaks_tied_predictions_at_random_in_expectation():
+    from sklearn_ubp.evaluation._probe import spearman
+
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(400) < 0.8, 0.0, rng.poisson(3.0, 400) + 1.0)  # zero-inflated
+    pred = y + rng.normal(size=400)
+    assert spearman(y, pred) == pytest.approx(spearmanr(y, pred).statistic)  # no ties
+    tied = np.where(rng.random(400) < 0.7, 0.0, pred)  # most predictions tied at 0
+    broken = [spearmanr(y, tied + 1e-9 * rng.permutation(400)).statistic for _ in range(2000)]
+    assert spearman(y, tied) == pytest.approx(np.mean(broken), abs=2e-3)
+    assert spearman(y, tied) < spearmanr(y, tied).statistic - 0.05  # plain rho rewards ties
+    assert spearman(y, np.zeros(400)) == 0.0

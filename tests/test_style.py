@@ -15,3 +15,17 @@ RUFF = shutil.which("ruff")
 def test_ruff(args):
     result = subprocess.run([RUFF, *args], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_doctest_examples_import_public_paths():
+    """Examples are what users copy: they import ``sklearn_ubp``'s public modules only."""
+    import re
+
+    private = re.compile(r">>> (?:from|import) sklearn_ubp(?:\.\w+)*\._\w+")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{i}"
+        for path in sorted((ROOT / "sklearn_ubp").rglob("*.py"))
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if private.search(line)
+    ]
+    assert not offenders, offenders

@@ -104,7 +104,7 @@ def auroc(y_true: Any, y_score: Any) -> float:
 
     Examples
     --------
-    >>> from sklearn_ubp.evaluation._metrics import auroc
+    >>> from sklearn_ubp.evaluation import auroc
     >>> auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     >>> y = [[0, 1, 1], [1, 0, 1], [1, 1, 1]]  # the last column has one class: skipped
@@ -174,7 +174,7 @@ def diversity(p: Any) -> float:
 
     Examples
     --------
-    >>> from sklearn_ubp.evaluation._metrics import diversity
+    >>> from sklearn_ubp.evaluation import diversity
     >>> diversity([[0.3, 0.3, 0.3, 0.3]])  # uniform
     1.0
     >>> diversity([[0.9, 0.0, 0.0, 0.0]])  # one-hot
@@ -222,7 +222,7 @@ def novelty(p: Any, popularity: Any) -> float:
 
     Examples
     --------
-    >>> from sklearn_ubp.evaluation._metrics import novelty
+    >>> from sklearn_ubp.evaluation import novelty
     >>> # K = 2 so k = 2: popularity [3, 1] / 4 = [0.75, 0.25]
     >>> # user 1: 1.0 * 0.75 + 0.0 * 0.25 = 0.75; user 2: 0.0 * 0.75 + 1.0 * 0.25 = 0.25
     >>> # P = 0.5, Novelty = 0.5 ** 100
@@ -278,7 +278,7 @@ def task_score(
 
     Examples
     --------
-    >>> from sklearn_ubp.evaluation._metrics import task_score
+    >>> from sklearn_ubp.evaluation import task_score
     >>> task_score("binary", 0.7)
     0.7
     >>> round(task_score("multilabel", 0.8, diversity=0.5, novelty=0.9), 6)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._device import check_device
 from ._metrics import task_metrics
 from ._official import run_official
 from ._probe import PROBE_OPTIONS, check_probe_options, run_probe
@@ -99,32 +100,6 @@ def _check_options(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
         if ho is not None and not (isinstance(ho, (float, np.floating)) and 0 < ho < 1):
             raise ValueError(f"holdout must be None or a float in (0, 1); got {ho!r}")
     return opts
-
-
-def _check_device(device: Any) -> str:
-    """Return a torch device string; import torch only when CUDA is asked for."""
-    if hasattr(device, "type") and hasattr(device, "index"):  # a torch.device
-        device = str(device)
-    if not isinstance(device, str):
-        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'); got {device!r}")
-    if device == "cpu":
-        return device
-    kind, _, index = device.partition(":")
-    if kind != "cuda" or (index and not index.isdigit()):
-        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'); got {device!r}")
-    import torch
-
-    if not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available "
-            "(torch.cuda.is_available() is False); use device='cpu'"
-        )
-    if index and int(index) >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={device!r} was requested but only {torch.cuda.device_count()} "
-            "CUDA device(s) exist"
-        )
-    return device
 
 
 def _field(task: Any, key: str, name: str) -> Any:
@@ -518,7 +493,7 @@ def evaluate(
     --------
     >>> import numpy as np, pandas as pd
     >>> from sklearn.utils import Bunch
-    >>> from sklearn_ubp.evaluation._protocol import evaluate
+    >>> from sklearn_ubp.evaluation import evaluate
     >>> rng = np.random.default_rng(0)
     >>> emb = rng.normal(size=(200, 4)).astype(np.float32)
     >>> churn = (emb[:, 0] + rng.normal(size=200) > 0).astype(np.int8)  # signal in dim 0
@@ -537,7 +512,7 @@ def evaluate(
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
     opts = _check_options(protocol, options)
-    device = _check_device(device)
+    device = check_device(device)
     if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
         raise ValueError(f"random_state must be an integer; got {random_state!r}")
     random_state = int(random_state)

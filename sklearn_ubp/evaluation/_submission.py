@@ -100,7 +100,7 @@ def write_submission(directory: str | os.PathLike[str], client_ids: Any, embeddi
     Examples
     --------
     >>> import tempfile, numpy as np
-    >>> from sklearn_ubp.evaluation._submission import write_submission, validate_submission
+    >>> from sklearn_ubp.evaluation import write_submission, validate_submission
     >>> folder = tempfile.mkdtemp()
     >>> write_submission(folder, [10, 30, 20], np.eye(3, 4))
     >>> np.load(f"{folder}/embeddings.npy").dtype
@@ -198,7 +198,7 @@ def validate_submission(directory: str | os.PathLike[str], relevant_clients: Any
     Examples
     --------
     >>> import tempfile, numpy as np
-    >>> from sklearn_ubp.evaluation._submission import write_submission, validate_submission
+    >>> from sklearn_ubp.evaluation import write_submission, validate_submission
     >>> folder = tempfile.mkdtemp()
     >>> write_submission(folder, [1, 2], np.ones((2, 3)))
     >>> validate_submission(folder, [2, 1])
