@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the sphinx build takes minutes
+
 ROOT = Path(__file__).resolve().parents[1]
 NEEDED = ["sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "matplotlib"]
 MISSING = [m for m in NEEDED if importlib.util.find_spec(m) is None]

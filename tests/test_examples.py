@@ -34,6 +34,7 @@ def test_the_gallery_is_there():
     assert (ROOT / "examples" / "README.rst").is_file()  # the gallery's header
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs(path, tmp_path):
     pytest.importorskip("matplotlib")

@@ -200,3 +200,13 @@ def test_spearman_breaks_tied_predictions_at_random_in_expectation():
     assert spearman(y, tied) == pytest.approx(np.mean(broken), abs=2e-3)
     assert spearman(y, tied) < spearmanr(y, tied).statistic - 0.05  # plain rho rewards ties
     assert spearman(y, np.zeros(400)) == 0.0
+
+
+def test_verbose_reports_each_task_with_its_fold_std(signal, capsys):
+    z, tasks = signal
+    table = evaluate(z, tasks, verbose=True, n_splits=3)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines] == ["active", "n_future", "categories"]
+    v = table.set_index(["task", "metric"])
+    auc, std = v.loc[("active", "auroc"), ["value", "std"]]
+    assert f"auroc={auc:.4f}+-{std:.4f}" in lines[0] and "(probe, 600 users, 3 folds)" in lines[0]

@@ -11,6 +11,7 @@ before computing Diversity and Novelty. Passing values outside ``[0, 1]`` raises
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -318,3 +319,10 @@ def task_metrics(
     d = diversity(probs)
     n = novelty(probs, popularity)
     return {"auroc": a, "diversity": d, "novelty": n, "score": task_score("multilabel", a, d, n)}
+
+
+def report(label: str, metrics: dict[str, float], start_time: float, std: Any = None) -> None:
+    """Print one ``[evaluate]`` progress line: the metrics (``+-std``) and the seconds."""
+    spread = (lambda k: f"+-{std[k]:.4f}") if std else (lambda k: "")
+    cells = " ".join(f"{k}={v:.4f}{spread(k)}" for k, v in metrics.items())
+    print(f"[evaluate] {label}: {cells} ({time.perf_counter() - start_time:.1f} s)", flush=True)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from ._metrics import task_metrics
+from ._metrics import report, task_metrics
 
 __all__ = ["run_official"]
 
@@ -108,11 +108,6 @@ def run_official(
         metrics = task_metrics(task["kind"], task["y_test"], probs, task["popularity"])
         history.append(metrics)
         if verbose:
-            print(
-                f"[evaluate] {task['name']}: epoch {epoch}/{opts['n_epochs']} "
-                + " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-                + f" ({time.perf_counter() - start_time:.1f} s)",
-                flush=True,
-            )
+            report(f"{task['name']}: epoch {epoch}/{opts['n_epochs']}", metrics, start_time)
     best = int(np.argmax([m["score"] for m in history]))  # first best on ties
     return history[best], best + 1, history

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .._device import check_device
-from ._metrics import task_metrics
+from ._metrics import report, task_metrics
 from ._official import run_official
 from ._probe import PROBE_OPTIONS, check_probe_options, run_probe
 
@@ -373,12 +373,8 @@ def _evaluate_probe(
         rows.extend((name, k, mean[k], std[k]) for k in mean)
         fold_scores.append(scores)
         if verbose:
-            print(
-                f"[evaluate] {name} (probe, {X.shape[0]} users, {opts['n_splits']} folds): "
-                + " ".join(f"{k}={v:.4f}+-{std[k]:.4f}" for k, v in mean.items())
-                + f" ({time.perf_counter() - start_time:.1f} s)",
-                flush=True,
-            )
+            label = f"{name} (probe, {X.shape[0]} users, {opts['n_splits']} folds)"
+            report(label, mean, start_time, std)
     per_fold = np.mean(fold_scores, axis=0)
     rows.append(("mean", "score", float(per_fold.mean()), float(per_fold.std())))
     table = pd.DataFrame(rows, columns=["task", "metric", "value", "std"])
@@ -557,12 +553,7 @@ def evaluate(
         rows.extend((name, k, float(v)) for k, v in metrics.items())
         total += metrics["score"]
         if verbose:
-            print(
-                f"[evaluate] {name} ({protocol}, {X.shape[0]} users): "
-                + " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-                + f" ({time.perf_counter() - start_time:.1f} s)",
-                flush=True,
-            )
+            report(f"{name} ({protocol}, {X.shape[0]} users)", metrics, start_time)
     rows.append(("total", "score", float(total)))
     table = pd.DataFrame(rows, columns=["task", "metric", "value"])
     table.attrs["protocol"] = protocol
