@@ -13,7 +13,6 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sklearn.base import _fit_context
@@ -24,6 +23,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from ._arrow import US_PER_DAY, timestamp_to_us
 from ._base import ARRAY, EventTransformer, as_pandas_events
 from ._frame import EVENT_TYPE, TIME, EventView
+from ._vocabulary import Vocabulary
 
 __all__ = ["EventCountEmbedder"]
 
@@ -135,21 +135,6 @@ def _codes(view: EventView, name: str, keep: np.ndarray) -> tuple[np.ndarray, np
     if flat.null_count:
         flat = flat.fill_null(0)
     return flat.to_numpy(zero_copy_only=False).reshape(-1, k), np.flatnonzero(ok)
-
-
-def _lookup(fitted: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Position in ``fitted`` of every label (``-1`` if absent), with a trailing ``-1``.
-
-    Indexing the result with codes that are ``-1`` (null) gives ``-1``.
-    """
-    if len(fitted) == 0 or len(labels) == 0:
-        pos = np.full(len(labels), -1, dtype=np.int64)
-    else:
-        try:
-            pos = pd.Index(fitted).get_indexer(pd.Index(labels)).astype(np.int64)
-        except TypeError:  # labels of an incomparable type match nothing
-            pos = np.full(len(labels), -1, dtype=np.int64)
-    return np.concatenate((pos, [-1]))
 
 
 class EventCountEmbedder(EventTransformer):
@@ -514,12 +499,9 @@ class EventCountEmbedder(EventTransformer):
         self._typed = EVENT_TYPE in columns
         if self._typed:
             codes, labels = _dictionary(view.values(EVENT_TYPE))
-            present = np.zeros(len(labels) + 1, dtype=bool)
-            present[codes] = True
-            self.event_types_ = np.array(
-                sorted(str(lab) for lab, p in zip(labels, present[:-1], strict=True) if p),
-                dtype=object,
-            )
+            present = np.bincount(codes[codes >= 0], minlength=len(labels))
+            names = np.asarray([str(lab) for lab in labels], dtype=object)
+            self.event_types_ = Vocabulary(order="value").fit_counts(names, present).labels_
             if ANY in self.event_types_:
                 raise ValueError(
                     f"the event type {ANY!r} is reserved (it names the group of all events); "
@@ -590,17 +572,15 @@ class EventCountEmbedder(EventTransformer):
             sel = valid & (codes >= 0)
             if "popularity" in stats:
                 counts = np.bincount(codes[sel], minlength=len(labels))
-                keep = np.flatnonzero(counts)
-                keep = keep[self._top(counts[keep], labels[keep], MAX_POPULARITY_VOCAB)]
-                self.popularity_[f] = (labels[keep], np.log1p(counts[keep]).astype(np.float32))
+                pop = Vocabulary(max_size=MAX_POPULARITY_VOCAB).fit_counts(labels, counts)
+                self.popularity_[f] = (pop.labels_, np.log1p(pop.counts_).astype(np.float32))
             for g in item_groups:
                 in_g = sel if g < 0 else sel & (tcode == g)
                 if not in_g.any():
                     continue
                 c = np.bincount(codes[in_g], minlength=len(labels))
-                nz = np.flatnonzero(c)
-                top = nz[self._top(c[nz], labels[nz], top_k)]
-                self.top_k_values_[(self._group_name(g), f)] = labels[top]
+                top = Vocabulary(max_size=top_k).fit_counts(labels, c)
+                self.top_k_values_[(self._group_name(g), f)] = top.labels_
 
         self.cart_fields_ = []
         names = self.event_types_.tolist()
@@ -616,24 +596,6 @@ class EventCountEmbedder(EventTransformer):
                 k: v for k, v in self.top_k_values_.items() if k[1] in self.cart_fields_
             }
 
-    @staticmethod
-    def _top(counts: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-        """Positions of the ``k`` largest counts, ties by smaller label."""
-        if k == 0 or counts.size == 0:
-            return np.zeros(0, dtype=np.int64)
-        if counts.size > k:
-            # candidates: every value at least as frequent as the k-th largest
-            kth = np.partition(counts, counts.size - k)[counts.size - k]
-            cand = np.flatnonzero(counts >= kth)
-        else:
-            cand = np.arange(counts.size)
-        frame = pd.DataFrame({"c": -counts[cand], "l": labels[cand], "p": cand})
-        try:
-            frame = frame.sort_values(["c", "l"], kind="stable")
-        except TypeError:  # mixed label types: order by their text
-            frame = frame.assign(l=frame["l"].astype(str)).sort_values(["c", "l"], kind="stable")
-        return frame["p"].to_numpy()[:k]
-
     def _group_name(self, g: int) -> str:
         return ANY if g < 0 else str(self.event_types_[g])
 
@@ -642,8 +604,8 @@ class EventCountEmbedder(EventTransformer):
         if not self._typed:
             return np.zeros(view.n_events, dtype=np.int64)
         codes, labels = _dictionary(view.values(EVENT_TYPE))
-        lut = _lookup(self.event_types_, np.asarray([str(x) for x in labels], dtype=object))
-        return lut[codes]
+        labels = np.asarray([str(x) for x in labels], dtype=object)
+        return Vocabulary.from_labels(self.event_types_).encode_codes(codes, labels)
 
     # ------------------------------------------------------------------ layout
 
@@ -862,7 +824,7 @@ class EventCountEmbedder(EventTransformer):
             sel = group_sel[t]
             sel = sel[codes[sel] >= 0]
             u, a, c = user[sel], age[sel], codes[sel]
-            pos = _lookup(top, labels)[c]
+            pos = Vocabulary.from_labels(top).encode_codes(c, labels)
             hit = np.flatnonzero(pos >= 0)
             order = hit[np.argsort(pos[hit], kind="stable")]  # events of each top value
             bounds = np.searchsorted(pos[order], np.arange(len(top) + 1))
@@ -877,7 +839,7 @@ class EventCountEmbedder(EventTransformer):
                     )
             if "popularity" in stats:
                 pop_values, pop_logs = self.popularity_[f]
-                pop_pos = _lookup(pop_values, labels)[c]
+                pop_pos = Vocabulary.from_labels(pop_values).encode_codes(c, labels)
                 pop = np.where(pop_pos >= 0, np.append(pop_logs, 0)[pop_pos], 0.0)
                 put.put(f"popularity_{t}_{f}", _safe_div(_count(u, n, pop), _count(u, n)))
             if "distinct" in stats:
