@@ -9,6 +9,7 @@ from ._frame import EventView, check_event_frame, filter_events, is_event_frame
 from ._group import group_events
 from ._profile import UniversalProfile
 from ._svd import SVDItemEmbedder
+from ._vocabulary import Vocabulary
 
 __version__ = "0.1.0.dev0"
 
@@ -22,6 +23,7 @@ __all__ = [
     "GRUSequenceAutoencoder",
     "SVDItemEmbedder",
     "UniversalProfile",
+    "Vocabulary",
     "check_event_frame",
     "filter_events",
     "group_events",

@@ -8,12 +8,11 @@ there is no per-user Python loop.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from numbers import Integral
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sklearn.base import _fit_context
@@ -23,133 +22,38 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._arrow import US_PER_DAY, timestamp_to_us
 from ._base import ARRAY, EventTransformer, as_pandas_events
-from ._frame import EVENT_TYPE, TIME, EventView
+from ._count_stats import (
+    ANY,
+    STATISTICS,  # noqa: F401 (the group names, re-exported)
+    Column,
+    Events,
+    active,
+    array_columns,
+    cart_share,
+    check_statistics,
+    check_windows,
+    code_means,
+    counts,
+    dictionary,
+    distinct,
+    fields_of,
+    numeric,
+    popularity,
+    recency,
+    top_counts,
+    trends,
+    value_label,
+    write,
+)
+from ._frame import EVENT_TYPE, EventView
+from ._vocabulary import Vocabulary
 
 __all__ = ["EventCountEmbedder"]
 
-#: Fields treated as item identifiers (never summed as numbers) by ``"auto"``.
-ID_FIELDS = ("sku", "category", "url")
-#: Fields whose values are counted (top-k, popularity, distinct) by ``"auto"``.
-ITEM_FIELDS = ("sku", "category", "price", "url")
 #: At most this many of the most frequent values of a field keep a popularity.
 MAX_POPULARITY_VOCAB = 200_000
-ANY = "any"
-#: Every statistic group (``statistics="all"``).
-STATISTICS = (
-    "counts",
-    "recency",
-    "trends",
-    "active",
-    "numeric",
-    "top_k",
-    "popularity",
-    "distinct",
-    "cart",
-    "codes",
-)
 #: The groups computed by default (see ``EventCountEmbedder``, Notes).
 DEFAULT_STATISTICS = ("counts", "recency", "numeric", "cart", "codes")
-
-
-def _is_numeric(t: pa.DataType) -> bool:
-    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-
-
-def _is_code(t: pa.DataType) -> bool:
-    return pa.types.is_fixed_size_list(t) and pa.types.is_integer(t.value_type)
-
-
-def _window_name(w: int | None) -> str:
-    return "all" if w is None else f"{w}d"
-
-
-def _label(v: Any) -> str:
-    """A value as it appears in a feature name (``5.0`` as ``5``)."""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def _runs(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and last positions of each run of equal values of a sorted array."""
-    if u.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    change = u[1:] != u[:-1]
-    starts = np.flatnonzero(np.concatenate(([True], change)))
-    ends = np.flatnonzero(np.concatenate((change, [True])))
-    return starts, ends
-
-
-def _count(u: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
-    return np.bincount(u, weights=weights, minlength=n).astype(np.float64, copy=False)
-
-
-def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    return np.divide(num, den, out=np.zeros_like(num, dtype=np.float64), where=den > 0)
-
-
-class _Writer:
-    """Writes named columns into a preallocated matrix in the fitted layout.
-
-    With ``log=True`` each column is stored as ``sign(x) * log1p(|x|)`` (one column at
-    a time, so no temporary of the whole matrix is made).
-    """
-
-    def __init__(self, out: np.ndarray, names: Sequence[str], *, log: bool) -> None:
-        self.out = out
-        self.names = names
-        self.log = log
-        self.pos = 0
-
-    def put(self, name: str, values: np.ndarray | float) -> None:
-        if self.names[self.pos] != name:  # pragma: no cover - an internal consistency check
-            raise RuntimeError(f"internal error: column {name!r} != {self.names[self.pos]!r}")
-        # The matrix is zero-filled and column-major: write the non-zeros of one
-        # contiguous column (most counts are sparse).
-        values = np.asarray(values)
-        nz = np.flatnonzero(values)
-        if nz.size:
-            v = values[nz].astype(np.float64)
-            if self.log:
-                v = np.copysign(np.log1p(np.abs(v)), v)
-            self.out[nz, self.pos] = v
-        self.pos += 1
-
-
-def _dictionary(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (``-1`` for null) and the distinct values of a flat Arrow array."""
-    if not pa.types.is_dictionary(values.type):
-        values = pc.dictionary_encode(values)
-    codes = values.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    labels = values.dictionary.to_numpy(zero_copy_only=False)
-    return codes, labels
-
-
-def _codes(view: EventView, name: str, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of the kept events with a value, as ``(n, k)`` integers, and their positions."""
-    values = view.values(name)
-    k = values.type.list_size
-    ok = keep & np.asarray(values.is_valid()) if values.null_count else keep.copy()
-    flat = values.filter(pa.array(ok)).flatten()
-    if flat.null_count:
-        flat = flat.fill_null(0)
-    return flat.to_numpy(zero_copy_only=False).reshape(-1, k), np.flatnonzero(ok)
-
-
-def _lookup(fitted: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Position in ``fitted`` of every label (``-1`` if absent), with a trailing ``-1``.
-
-    Indexing the result with codes that are ``-1`` (null) gives ``-1``.
-    """
-    if len(fitted) == 0 or len(labels) == 0:
-        pos = np.full(len(labels), -1, dtype=np.int64)
-    else:
-        try:
-            pos = pd.Index(fitted).get_indexer(pd.Index(labels)).astype(np.int64)
-        except TypeError:  # labels of an incomparable type match nothing
-            pos = np.full(len(labels), -1, dtype=np.int64)
-    return np.concatenate((pos, [-1]))
 
 
 class EventCountEmbedder(EventTransformer):
@@ -430,19 +334,19 @@ class EventCountEmbedder(EventTransformer):
         return self._finish(out, X)
 
     def _fit(self, X: Any, *, keep: bool) -> np.ndarray | None:
-        self.statistics_ = self._check_statistics()
-        windows = self._check_windows()
+        self.statistics_ = check_statistics(self.statistics)
+        windows = check_windows(self.windows, self.trend_windows)
         data = self._validate_input(X, reset=True)
         if self.input_kind_ == ARRAY:
             p = data.shape[1]
             self.windows_ = [w for w in windows if w is not None and w < p] + [None]
             self.reference_time_ = None
             self.max_days_ = float(p)
-            self._names = self._array_layout(p)
+            self._names = self._layout(np.zeros((0, p)))
         else:
             self.windows_ = windows
             self._fit_events(data)
-            self._names = self._event_layout()
+            self._names = self._layout(data)
         if not self._names:
             raise ValueError(
                 f"statistics={self.statistics!r} gives no feature on this input "
@@ -460,105 +364,35 @@ class EventCountEmbedder(EventTransformer):
             ).fit(raw)
         return raw
 
-    def _check_statistics(self) -> list[str]:
-        if isinstance(self.statistics, str):  # "all"
-            return list(STATISTICS)
-        names = list(self.statistics)
-        unknown = [g for g in names if not isinstance(g, str) or g not in STATISTICS]
-        if unknown:
-            raise ValueError(
-                f"statistics must be 'all' or a sequence of {list(STATISTICS)}; "
-                f"got unknown group(s) {unknown}."
-            )
-        if len(set(names)) != len(names):
-            raise ValueError(f"statistics must not repeat a group; got {self.statistics!r}.")
-        return [g for g in STATISTICS if g in names]
-
-    def _check_windows(self) -> list[int | None]:
-        windows = list(self.windows)
-        for w in windows:
-            if w is not None and (isinstance(w, bool) or not isinstance(w, Integral) or w < 1):
-                raise ValueError(f"windows must hold positive integers or None; got {w!r}.")
-        if len(set(windows)) != len(windows):
-            raise ValueError(f"windows must not repeat a value; got {self.windows!r}.")
-        for w in self.trend_windows:
-            if isinstance(w, bool) or not isinstance(w, Integral) or w < 1:
-                raise ValueError(f"trend_windows must hold positive integers; got {w!r}.")
-        if len(set(self.trend_windows)) != len(self.trend_windows):
-            raise ValueError(f"trend_windows must not repeat a value; got {self.trend_windows!r}.")
-        return [None if w is None else int(w) for w in windows]
-
-    def _select_fields(
-        self, param: str, value: Any, auto: list[str], columns: list[str]
-    ) -> list[str]:
-        if isinstance(value, str):  # "auto"
-            return auto
-        fields = [str(f) for f in value]
-        missing = [f for f in fields if f not in columns]
-        if missing:
-            raise ValueError(
-                f"{param}={list(value)!r} names column(s) {missing} that the event frame "
-                f"does not have; its columns are {columns}."
-            )
-        return fields
-
     def _fit_events(self, view: EventView) -> None:
-        columns = view.columns
-        types = {c: view.list_array(c).type.value_type for c in columns}
         times = view.times()
         ref = self._set_reference_time(times)
         before = times <= ref
         first = int(times[before].min()) if before.any() else ref
         self.max_days_ = max(float(np.ceil((ref - first) / US_PER_DAY)), 1.0)
+        self._fit_types(view)
+        self._fit_fields(view)
+        tcode = self._type_codes(view)
+        self._fit_values(view, before & (tcode >= 0), tcode)
 
-        self._typed = EVENT_TYPE in columns
-        if self._typed:
-            codes, labels = _dictionary(view.values(EVENT_TYPE))
-            present = np.zeros(len(labels) + 1, dtype=bool)
-            present[codes] = True
-            self.event_types_ = np.array(
-                sorted(str(lab) for lab, p in zip(labels, present[:-1], strict=True) if p),
-                dtype=object,
-            )
-            if ANY in self.event_types_:
-                raise ValueError(
-                    f"the event type {ANY!r} is reserved (it names the group of all events); "
-                    "rename it."
-                )
-        else:
+    def _fit_types(self, view: EventView) -> None:
+        self._typed = EVENT_TYPE in view.columns
+        if not self._typed:
             self.event_types_ = np.array([], dtype=object)
-        reserved = {TIME, EVENT_TYPE}
-        auto_items = [c for c in ITEM_FIELDS if c in columns and not _is_code(types[c])]
-        auto_numeric = [
-            c
-            for c in columns
-            if c not in reserved
-            and c not in ID_FIELDS
-            and not c.lower().endswith("id")
-            and _is_numeric(types[c])
-        ]
-        auto_codes = [c for c in columns if _is_code(types[c])]
-        self.item_fields_ = self._select_fields(
-            "item_fields", self.item_fields, auto_items, columns
+            return
+        codes, labels = dictionary(view.values(EVENT_TYPE))
+        present = np.bincount(codes[codes >= 0], minlength=len(labels))
+        names = np.asarray([str(lab) for lab in labels], dtype=object)
+        self.event_types_ = Vocabulary(order="value").fit_counts(names, present).labels_
+        if ANY in self.event_types_:
+            raise ValueError(
+                f"the event type {ANY!r} is reserved (it names the group of all events); rename it."
+            )
+
+    def _fit_fields(self, view: EventView) -> None:
+        self.item_fields_, self.numeric_fields_, self.code_fields_, sizes = fields_of(
+            view, self.item_fields, self.numeric_fields, self.code_fields
         )
-        self.numeric_fields_ = self._select_fields(
-            "numeric_fields", self.numeric_fields, auto_numeric, columns
-        )
-        self.code_fields_ = self._select_fields(
-            "code_fields", self.code_fields, auto_codes, columns
-        )
-        for f in self.numeric_fields_:
-            if not _is_numeric(types[f]):
-                raise ValueError(f"numeric field {f!r} must hold numbers; it holds {types[f]}.")
-        for f in self.code_fields_:
-            if not _is_code(types[f]):
-                raise ValueError(
-                    f"code field {f!r} must hold fixed-size lists of integer codes; "
-                    f"it holds {types[f]}."
-                )
-        for f in self.item_fields_:
-            if f in (TIME, EVENT_TYPE) or _is_code(types[f]):
-                raise ValueError(f"item field {f!r} cannot be a timestamp, event type or code.")
         # Fields that no enabled statistic reads are not used (nor needed in transform).
         stats = self.statistics_
         if "numeric" not in stats:
@@ -567,72 +401,50 @@ class EventCountEmbedder(EventTransformer):
             self.code_fields_ = []
         if not {"top_k", "popularity", "distinct", "cart"} & set(stats):
             self.item_fields_ = []
-        self._code_size = {f: int(types[f].list_size) for f in self.code_fields_}
+        self._code_size = {f: sizes[f] for f in self.code_fields_}
 
-        tcode = self._type_codes(view)
-        valid = before & (tcode >= 0)
+    def _fit_values(self, view: EventView, valid: np.ndarray, tcode: np.ndarray) -> None:
+        """Numeric pairs, top values, popularity and cart fields of the valid events."""
         # groups: index -1 = any, else index into event_types_
         groups = [-1, *range(len(self.event_types_))]
-
         self.numeric_pairs_ = []
         for f in self.numeric_fields_:
             has = valid & np.asarray(view.values(f).is_valid())
             for g in groups:
                 if (has if g < 0 else has & (tcode == g)).any():
                     self.numeric_pairs_.append((self._group_name(g), f))
-
+        stats = self.statistics_
         self.top_k_values_ = {}
         self.popularity_ = {}
         item_groups = groups[1:] if len(self.event_types_) else [-1]
         top_k = self.top_k if "top_k" in stats else 0
         for f in self.item_fields_:
-            codes, labels = _dictionary(view.values(f))
+            codes, labels = dictionary(view.values(f))
             sel = valid & (codes >= 0)
             if "popularity" in stats:
                 counts = np.bincount(codes[sel], minlength=len(labels))
-                keep = np.flatnonzero(counts)
-                keep = keep[self._top(counts[keep], labels[keep], MAX_POPULARITY_VOCAB)]
-                self.popularity_[f] = (labels[keep], np.log1p(counts[keep]).astype(np.float32))
+                pop = Vocabulary(max_size=MAX_POPULARITY_VOCAB).fit_counts(labels, counts)
+                self.popularity_[f] = (pop.labels_, np.log1p(pop.counts_).astype(np.float32))
             for g in item_groups:
                 in_g = sel if g < 0 else sel & (tcode == g)
-                if not in_g.any():
-                    continue
-                c = np.bincount(codes[in_g], minlength=len(labels))
-                nz = np.flatnonzero(c)
-                top = nz[self._top(c[nz], labels[nz], top_k)]
-                self.top_k_values_[(self._group_name(g), f)] = labels[top]
+                if in_g.any():
+                    c = np.bincount(codes[in_g], minlength=len(labels))
+                    top = Vocabulary(max_size=top_k).fit_counts(labels, c)
+                    self.top_k_values_[(self._group_name(g), f)] = top.labels_
+        self._fit_cart_fields()
 
+    def _fit_cart_fields(self) -> None:
+        stats, pairs = self.statistics_, self.top_k_values_
         self.cart_fields_ = []
         names = self.event_types_.tolist()
         if "cart" in stats and self.purchase_type in names and self.cart_type in names:
             for f in self.item_fields_:
-                pairs = self.top_k_values_
                 if (self.purchase_type, f) in pairs and (self.cart_type, f) in pairs:
                     self.cart_fields_.append(f)
         if not {"top_k", "popularity", "distinct"} & set(stats):
             # only the cart shares read item fields
             self.item_fields_ = [f for f in self.item_fields_ if f in self.cart_fields_]
-            self.top_k_values_ = {
-                k: v for k, v in self.top_k_values_.items() if k[1] in self.cart_fields_
-            }
-
-    @staticmethod
-    def _top(counts: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-        """Positions of the ``k`` largest counts, ties by smaller label."""
-        if k == 0 or counts.size == 0:
-            return np.zeros(0, dtype=np.int64)
-        if counts.size > k:
-            # candidates: every value at least as frequent as the k-th largest
-            kth = np.partition(counts, counts.size - k)[counts.size - k]
-            cand = np.flatnonzero(counts >= kth)
-        else:
-            cand = np.arange(counts.size)
-        frame = pd.DataFrame({"c": -counts[cand], "l": labels[cand], "p": cand})
-        try:
-            frame = frame.sort_values(["c", "l"], kind="stable")
-        except TypeError:  # mixed label types: order by their text
-            frame = frame.assign(l=frame["l"].astype(str)).sort_values(["c", "l"], kind="stable")
-        return frame["p"].to_numpy()[:k]
+            self.top_k_values_ = {k: v for k, v in pairs.items() if k[1] in self.cart_fields_}
 
     def _group_name(self, g: int) -> str:
         return ANY if g < 0 else str(self.event_types_[g])
@@ -641,56 +453,20 @@ class EventCountEmbedder(EventTransformer):
         """Index of each event's type in ``event_types_`` (``-1``: unseen or null)."""
         if not self._typed:
             return np.zeros(view.n_events, dtype=np.int64)
-        codes, labels = _dictionary(view.values(EVENT_TYPE))
-        lut = _lookup(self.event_types_, np.asarray([str(x) for x in labels], dtype=object))
-        return lut[codes]
+        codes, labels = dictionary(view.values(EVENT_TYPE))
+        labels = np.asarray([str(x) for x in labels], dtype=object)
+        return Vocabulary.from_labels(self.event_types_).encode_codes(codes, labels)
 
     # ------------------------------------------------------------------ layout
 
     def _groups(self) -> list[str]:
         return [ANY, *self.event_types_.tolist()]
 
-    def _event_layout(self) -> list[str]:
-        stats = self.statistics_
-        names: list[str] = []
-        for g in self._groups():
-            if "counts" in stats:
-                names += [f"count_{g}_{_window_name(w)}" for w in self.windows_]
-            if "recency" in stats:
-                names += [f"recency_{g}", f"has_{g}", f"tenure_{g}", f"mean_gap_{g}"]
-            if "trends" in stats:
-                names += [f"trend_{g}_{w}d" for w in self.trend_windows]
-            if "active" in stats:
-                names += [f"active_days_{g}", f"active_weeks_{g}", f"active_months_{g}"]
-        for g, f in self.numeric_pairs_:
-            names += [f"sum_{g}_{f}_{_window_name(w)}" for w in self.windows_]
-            names += [f"mean_{g}_{f}", f"last_{g}_{f}", f"max_{g}_{f}"]
-        for (t, f), values in self.top_k_values_.items():
-            for w in self.windows_:
-                names += [f"count_{t}_{f}={_label(v)}_{_window_name(w)}" for v in values.tolist()]
-            if "popularity" in stats:
-                names.append(f"popularity_{t}_{f}")
-            if "distinct" in stats:
-                names.append(f"distinct_{t}_{f}")
-        names += [f"cart_bought_share_{f}" for f in self.cart_fields_]
-        for f in self.code_fields_:
-            names += [f"mean_{f}_{j}" for j in range(self._code_size[f])]
-        return names
-
-    def _array_layout(self, p: int) -> list[str]:
-        stats = self.statistics_
-        names: list[str] = []
-        if "counts" in stats:
-            names += [f"sum_last_{w}" for w in self.windows_ if w is not None] + ["sum_all"]
-        if "numeric" in stats:
-            names += ["mean_all", "last", "max", "min"]
-        if "trends" in stats:
-            names += [f"trend_{w}" for w in self.trend_windows if 2 * w <= p]
-        if "recency" in stats:
-            names += ["recency", "tenure"]
-        if "active" in stats:
-            names += ["active_periods"]
-        return names
+    def _layout(self, data: EventView | np.ndarray) -> list[str]:
+        """The feature names: what the statistic groups yield on no user."""
+        if isinstance(data, EventView):
+            return [name for name, _ in self._columns(EventView(data.frame.iloc[:0]))]
+        return [name for name, _ in self._array_columns(data[:0])]
 
     # --------------------------------------------------------------- transform
 
@@ -720,48 +496,16 @@ class EventCountEmbedder(EventTransformer):
         n = data.n_users if isinstance(data, EventView) else data.shape[0]
         # column-major: each feature is written contiguously
         out = np.zeros((len(self._names), n), dtype=np.float32).T
-        writer = _Writer(out, self._names, log=log)
         if isinstance(data, EventView):
-            self._fill_events(data, writer)
+            write(out, self._columns(data), log=log)
         else:
-            self._fill_array(np.asarray(data, dtype=np.float64), writer)
-        if writer.pos != len(self._names):  # pragma: no cover
-            raise RuntimeError("internal error: not every feature was computed.")
+            write(out, self._array_columns(np.asarray(data, dtype=np.float64)), log=log)
         big = np.finfo(np.float32).max
         np.clip(out, -big, big, out=out)
         return out
 
-    def _fill_array(self, X: np.ndarray, put: _Writer) -> None:
-        n, p = X.shape
-        csum = np.cumsum(X[:, ::-1], axis=1)  # csum[:, k-1] = sum of the last k periods
-
-        def last_sum(k: int) -> np.ndarray:
-            return csum[:, k - 1] if k > 0 else np.zeros(n)
-
-        stats = self.statistics_
-        if "counts" in stats:
-            for w in self.windows_:
-                if w is not None:
-                    put.put(f"sum_last_{w}", last_sum(w))
-            put.put("sum_all", csum[:, -1])
-        if "numeric" in stats:
-            put.put("mean_all", csum[:, -1] / p)
-            put.put("last", X[:, -1])
-            put.put("max", X.max(axis=1))
-            put.put("min", X.min(axis=1))
-        if "trends" in stats:
-            for w in self.trend_windows:
-                if 2 * w <= p:
-                    put.put(f"trend_{w}", 2 * last_sum(w) - last_sum(2 * w))
-        nonzero = X != 0
-        if "recency" in stats:
-            any_nz = nonzero.any(axis=1)
-            last_nz = p - 1 - np.argmax(nonzero[:, ::-1], axis=1)
-            first_nz = np.argmax(nonzero, axis=1)
-            put.put("recency", np.where(any_nz, p - 1 - last_nz, p))
-            put.put("tenure", np.where(any_nz, p - first_nz, 0))
-        if "active" in stats:
-            put.put("active_periods", nonzero.sum(axis=1))
+    def _array_columns(self, X: np.ndarray) -> Iterator[Column]:
+        return array_columns(X, self.statistics_, self.windows_, self.trend_windows)
 
     def _check_columns(self, view: EventView) -> None:
         needed = [*self.item_fields_, *self.numeric_fields_, *self.code_fields_]
@@ -774,149 +518,59 @@ class EventCountEmbedder(EventTransformer):
                 f"used in fit; its columns are {view.columns}."
             )
 
-    def _fill_events(self, view: EventView, put: _Writer) -> None:
-        self._check_columns(view)
-        n = view.n_users
+    def _events(self, view: EventView) -> Events:
+        """The events before ``reference_time_`` of the types seen in ``fit``, by group."""
         ref = timestamp_to_us(self.reference_time_)
-        cap = self.max_days_
         times = view.times()
-        user = view.user_of_event()
         tcode = self._type_codes(view)
         valid = (times <= ref) & (tcode >= 0)
-        age = ref - times  # microseconds, >= 0 where valid
-        day = age // US_PER_DAY  # periods counted back from the reference time
-        week, month = day // 7, day // 30
-        windows = self.windows_
+        groups = {ANY: np.flatnonzero(valid)}
+        for i, t in enumerate(self.event_types_.tolist()):
+            groups[t] = np.flatnonzero(valid & (tcode == i))
+        return Events(view, view.user_of_event(), ref - times, times, groups)
 
-        def in_window(a: np.ndarray, w: int | None) -> np.ndarray | slice:
-            return slice(None) if w is None else a < w * US_PER_DAY
-
-        stats = self.statistics_
-        group_index = {ANY: -1, **{t: i for i, t in enumerate(self.event_types_.tolist())}}
-        group_sel: dict[str, np.ndarray] = {}
-        for g, gi in group_index.items():
-            sel = np.flatnonzero(valid if gi < 0 else valid & (tcode == gi))
-            group_sel[g] = sel
-            u, a = user[sel], age[sel]
+    def _columns(self, view: EventView) -> Iterator[Column]:
+        """Every statistic of the event frame, in the output's order."""
+        self._check_columns(view)
+        ev, stats, windows = self._events(view), self.statistics_, self.windows_
+        for g in self._groups():
             if "counts" in stats:
-                for w in windows:
-                    put.put(f"count_{g}_{_window_name(w)}", _count(u[in_window(a, w)], n))
+                yield from counts(ev, g, windows)
             if "recency" in stats:
-                total = _count(u, n)
-                starts, ends = _runs(u)
-                last_age = np.full(n, cap)
-                last_age[u[ends]] = a[ends] / US_PER_DAY
-                first_age = np.zeros(n)
-                first_age[u[starts]] = a[starts] / US_PER_DAY
-                put.put(f"recency_{g}", np.minimum(last_age, cap))
-                put.put(f"has_{g}", total > 0)
-                put.put(f"tenure_{g}", np.minimum(first_age, cap))
-                gap = np.full(n, cap)
-                two = total >= 2
-                gap[two] = (first_age[two] - last_age[two]) / (total[two] - 1)
-                put.put(f"mean_gap_{g}", np.minimum(gap, cap))
+                yield from recency(ev, g, self.max_days_)
             if "trends" in stats:
-                for w in self.trend_windows:
-                    recent = _count(u[a < w * US_PER_DAY], n)
-                    both = _count(u[a < 2 * w * US_PER_DAY], n)
-                    put.put(f"trend_{g}_{w}d", 2 * recent - both)
+                yield from trends(ev, g, self.trend_windows)
             if "active" in stats:
-                for what, periods in (("days", day), ("weeks", week), ("months", month)):
-                    bucket = periods[sel]
-                    new = np.ones(u.size, dtype=bool)
-                    new[1:] = (u[1:] != u[:-1]) | (bucket[1:] != bucket[:-1])
-                    put.put(f"active_{what}_{g}", _count(u[new], n))
-
-        numeric: dict[str, np.ndarray] = {}
+                yield from active(ev, g)
+        numbers: dict[str, np.ndarray] = {}
         for g, f in self.numeric_pairs_:
-            if f not in numeric:
-                numeric[f] = pc.cast(view.values(f), pa.float64()).to_numpy(zero_copy_only=False)
-            values = numeric[f]
-            sel = group_sel[g]
-            sel = sel[~np.isnan(values[sel])]
-            u, a, v = user[sel], age[sel], values[sel]
-            for w in windows:
-                m = in_window(a, w)
-                put.put(f"sum_{g}_{f}_{_window_name(w)}", _count(u[m], n, v[m]))
-            total = _count(u, n)
-            put.put(f"mean_{g}_{f}", _safe_div(_count(u, n, v), total))
-            _, ends = _runs(u)
-            last = np.zeros(n)
-            last[u[ends]] = v[ends]
-            put.put(f"last_{g}_{f}", last)
-            mx = np.zeros(n)
-            if u.size:
-                order = np.lexsort((v, u))  # by user, then value: the last of a run is the max
-                _, ends = _runs(u[order])
-                mx[u[order][ends]] = v[order][ends]
-            put.put(f"max_{g}_{f}", mx)
-
-        # per-value statistics of the item fields (top-k counts, popularity, distinct)
-        per_value = bool({"top_k", "popularity", "distinct"} & set(stats))
-        item_codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        needed = [f for _, f in self.top_k_values_] if per_value else []
-        for f in dict.fromkeys([*needed, *self.cart_fields_]):
-            item_codes[f] = _dictionary(view.values(f))
-        for (t, f), top in self.top_k_values_.items() if per_value else ():
-            codes, labels = item_codes[f]
-            sel = group_sel[t]
-            sel = sel[codes[sel] >= 0]
-            u, a, c = user[sel], age[sel], codes[sel]
-            pos = _lookup(top, labels)[c]
-            hit = np.flatnonzero(pos >= 0)
-            order = hit[np.argsort(pos[hit], kind="stable")]  # events of each top value
-            bounds = np.searchsorted(pos[order], np.arange(len(top) + 1))
-            for w in windows:
-                for j, v in enumerate(top.tolist()):
-                    ev = order[bounds[j] : bounds[j + 1]]
-                    if w is not None:
-                        ev = ev[a[ev] < w * US_PER_DAY]
-                    put.put(
-                        f"count_{t}_{f}={_label(v)}_{_window_name(w)}",
-                        np.bincount(u[ev], minlength=n),
-                    )
-            if "popularity" in stats:
-                pop_values, pop_logs = self.popularity_[f]
-                pop_pos = _lookup(pop_values, labels)[c]
-                pop = np.where(pop_pos >= 0, np.append(pop_logs, 0)[pop_pos], 0.0)
-                put.put(f"popularity_{t}_{f}", _safe_div(_count(u, n, pop), _count(u, n)))
-            if "distinct" in stats:
-                size = max(len(labels), 1)
-                keys = np.sort(u * size + c)  # sorted (user, value) pairs
-                first = np.ones(keys.size, dtype=bool)
-                first[1:] = keys[1:] != keys[:-1]
-                put.put(f"distinct_{t}_{f}", _count(keys[first] // size, n))
-
-        for f in self.cart_fields_:
-            codes, labels = item_codes[f]
-            size = max(len(labels), 1)
-            buy = group_sel[self.purchase_type]
-            buy = buy[codes[buy] >= 0]
-            key_b = user[buy] * size + codes[buy]
-            order = np.lexsort((times[buy], key_b))
-            key_b, t_b = key_b[order], times[buy][order]
-            _, ends = _runs(key_b)
-            key_b, t_b = key_b[ends], t_b[ends]  # last purchase time per (user, value)
-            cart = group_sel[self.cart_type]
-            cart = cart[codes[cart] >= 0]
-            key_c = user[cart] * size + codes[cart]
-            pos = np.minimum(np.searchsorted(key_b, key_c), max(key_b.size - 1, 0))
-            if key_b.size:
-                later = (key_b[pos] == key_c) & (t_b[pos] >= times[cart])
-            else:
-                later = np.zeros(key_c.size, dtype=bool)
-            share = _safe_div(
-                _count(user[cart], n, later.astype(np.float64)), _count(user[cart], n)
-            )
-            put.put(f"cart_bought_share_{f}", share)
-
+            if f not in numbers:
+                numbers[f] = pc.cast(view.values(f), pa.float64()).to_numpy(zero_copy_only=False)
+            yield from numeric(ev, g, f, numbers[f], windows)
+        yield from self._item_columns(ev)
         for f in self.code_fields_:
-            rows, ok = _codes(view, f, valid)
-            u = user[ok]
-            total = _count(u, n)
-            for j in range(self._code_size[f]):
-                col = rows[:, j].astype(np.float64) if j < rows.shape[1] else np.zeros(u.size)
-                put.put(f"mean_{f}_{j}", _safe_div(_count(u, n, col), total) / 255.0)
+            yield from code_means(ev, ANY, f, self._code_size[f])
+
+    def _item_columns(self, ev: Events) -> Iterator[Column]:
+        """Top-value counts, popularity, distinct values and cart shares."""
+        stats = self.statistics_
+        per_value = bool({"top_k", "popularity", "distinct"} & set(stats))
+        needed = [f for _, f in self.top_k_values_] if per_value else []
+        items = {
+            f: dictionary(ev.view.values(f)) for f in dict.fromkeys([*needed, *self.cart_fields_])
+        }
+        for (t, f), top in self.top_k_values_.items() if per_value else ():
+
+            def name(v: Any, w: str, t: str = t, f: str = f) -> str:
+                return f"count_{t}_{f}={value_label(v)}_{w}"
+
+            yield from top_counts(ev, t, items[f], Vocabulary.from_labels(top), self.windows_, name)
+            if "popularity" in stats:
+                yield popularity(ev, t, f, items[f], self.popularity_[f])
+            if "distinct" in stats:
+                yield distinct(ev, t, f, items[f])
+        for f in self.cart_fields_:
+            yield cart_share(ev, f, items[f], self.purchase_type, self.cart_type)
 
     # ------------------------------------------------------------------ names
 

@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._arrow import US_PER_DAY
 from ._frame import CODE_COLUMNS, EVENT_TYPE, TIME, EventView
+from ._vocabulary import Vocabulary
 
 PAD, BOS, EOS, OOV = 0, 1, 2, 3
 N_SPECIAL = 4
@@ -180,19 +180,13 @@ def fit_vocabulary(
         return FieldVocabulary(name, "numeric", edges, N_SPECIAL + edges.size + 1)
     keys, labels, valid = _keys(values)
     keys = keys[valid]
-    if labels is None:
-        uniq, counts = np.unique(keys, return_counts=True)
-    else:
-        counts = np.bincount(keys, minlength=len(labels))
-        uniq = labels
-        present = counts > 0
-        # null labels cannot be values; strings are compared as strings
-        present &= np.array([v is not None for v in uniq], dtype=bool)
-        uniq, counts = uniq[present], counts[present]
     # most frequent first; ties by value, so that the vocabulary is deterministic
-    order = np.lexsort((np.argsort(np.argsort(uniq, kind="stable")), -counts))
-    kept = uniq[order[:max_vocabulary]]
-    return FieldVocabulary(name, "categorical", kept, N_SPECIAL + len(kept))
+    vocab = Vocabulary(max_size=max_vocabulary)
+    if labels is None:
+        vocab.fit(keys)
+    else:
+        vocab.fit_counts(labels, np.bincount(keys, minlength=len(labels)))
+    return FieldVocabulary(name, "categorical", vocab.labels_, N_SPECIAL + len(vocab))
 
 
 def encode_field(view: EventView, vocab: FieldVocabulary, *, reference_us: int) -> np.ndarray:
@@ -208,20 +202,10 @@ def encode_field(view: EventView, vocab: FieldVocabulary, *, reference_us: int) 
         ids = np.searchsorted(vocab.values, x, side="right") + N_SPECIAL
         return np.where(valid, ids, PAD)
     keys, labels, valid = _keys(values)
-    if labels is not None:
-        # map each dictionary label to its id once, then the codes
-        position = pd.Index(vocab.values).get_indexer(pd.Index(labels, dtype=object))
-        table = np.where(position >= 0, position + N_SPECIAL, OOV)
-        ids = table[keys] if table.size else np.full(keys.shape, OOV)
-    else:
-        if vocab.values.size == 0 or vocab.values.dtype == object:
-            ids = np.full(keys.shape, OOV)
-        else:
-            sorter = np.argsort(vocab.values, kind="stable")
-            sorted_vals = vocab.values[sorter]
-            pos = np.clip(np.searchsorted(sorted_vals, keys), 0, sorted_vals.size - 1)
-            hit = sorted_vals[pos] == keys
-            ids = np.where(hit, sorter[pos] + N_SPECIAL, OOV)
+    # map each dictionary label to its code once, then the events' keys
+    table = Vocabulary.from_labels(vocab.values)
+    codes = table.encode(keys) if labels is None else table.encode_codes(keys, labels)
+    ids = np.where(codes >= 0, codes + N_SPECIAL, OOV)
     return np.where(valid, ids, PAD)
 
 

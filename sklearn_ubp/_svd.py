@@ -16,7 +16,6 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.linalg
 import scipy.sparse as sp
 from sklearn.base import _fit_context
@@ -27,6 +26,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import EVENTS, EventTransformer, as_pandas_events
 from ._frame import CODE_COLUMNS, EVENT_TYPE, TIME, EventView
+from ._vocabulary import Vocabulary
 
 __all__ = ["DEFAULT_EVENT_WEIGHTS", "SVDItemEmbedder"]
 
@@ -104,14 +104,9 @@ def _top_factors(
     return np.sqrt(np.clip(eigvals[order], 0.0, None)), V[:, order]
 
 
-def _sorted_labels(labels: list) -> np.ndarray:
+def _sorted_labels(labels: list | np.ndarray) -> Vocabulary:
     """The distinct labels of a column in sorted order (the vocabulary's order)."""
-    values = pd.Index(labels)
-    try:
-        values = values.sort_values()
-    except TypeError:  # mixed types: fall back to the string order
-        values = values[np.argsort(values.astype(str).to_numpy(), kind="stable")]
-    return values.to_numpy()
+    return Vocabulary(order="value").fit(labels)
 
 
 class SVDItemEmbedder(EventTransformer):
@@ -337,19 +332,12 @@ class SVDItemEmbedder(EventTransformer):
         table = np.array([weights.get(str(lab), 0.0) for lab in labels] + [0.0])
         return table[codes]  # code -1 (null event type) -> the trailing 0
 
-    def _field_ranks(self, view: EventView, field: str, labels: np.ndarray) -> np.ndarray:
-        """Position of every event's ``field`` value in ``labels`` (-1: null or unseen)."""
-        codes, current = view.categories(field)
-        lookup = pd.Index(labels).get_indexer(pd.Index(current)) if len(current) else []
-        lookup = np.append(np.asarray(lookup, dtype=np.int64), -1)
-        return lookup[codes]
-
     def _event_keys(self, view: EventView) -> np.ndarray:
         """Combined item key of every event over the fitted per-field labels (-1: none)."""
         keys = np.zeros(view.n_events, dtype=np.int64)
         valid = np.ones(view.n_events, dtype=bool)
         for field, labels in zip(self._fields, self._field_labels, strict=True):
-            ranks = self._field_ranks(view, field, labels)
+            ranks = labels.encode_codes(*view.categories(field))  # -1: null or unseen
             valid &= ranks >= 0
             keys = keys * len(labels) + ranks
         keys[~valid] = -1
@@ -491,10 +479,10 @@ class SVDItemEmbedder(EventTransformer):
             rest = rest // len(labels)
         positions.reverse()
         if len(self._fields) == 1:
-            self.vocabulary_ = self._field_labels[0][positions[0]]
+            self.vocabulary_ = self._field_labels[0].labels_[positions[0]]
         else:
             columns = [
-                labels[pos].tolist()
+                labels.labels_[pos].tolist()
                 for labels, pos in zip(self._field_labels, positions, strict=True)
             ]
             vocab = np.empty(len(uniq), dtype=object)
@@ -502,20 +490,20 @@ class SVDItemEmbedder(EventTransformer):
             self.vocabulary_ = vocab
         # Keep only the labels the vocabulary uses; re-key over them (same order).
         used = [np.unique(pos) for pos in positions]
-        self._field_labels = [labels[u] for labels, u in zip(self._field_labels, used, strict=True)]
+        self._field_labels = [
+            _sorted_labels(labels.labels_[u])
+            for labels, u in zip(self._field_labels, used, strict=True)
+        ]
         self._keys = np.zeros(len(uniq), dtype=np.int64)
         for pos, u in zip(positions, used, strict=True):
             self._keys = self._keys * len(u) + np.searchsorted(u, pos)
         return A
 
     def _select(self, keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        keep = counts >= self.min_count
-        if self.max_items is not None and keep.sum() > self.max_items:
-            order = np.lexsort((keys, -counts))  # most frequent first, ties: smaller item
-            order = order[keep[order]][: self.max_items]
-            keep = np.zeros(len(keys), dtype=bool)
-            keep[order] = True
-        return keys[keep], counts[keep]
+        """The vocabulary's keys (sorted) and counts: most frequent first, ties: smaller."""
+        vocab = Vocabulary(max_size=self.max_items, min_count=self.min_count, order="value")
+        vocab.fit_counts(keys, counts)
+        return vocab.labels_, vocab.counts_
 
     def _array_matrix(self, X: np.ndarray, *, reset: bool) -> sp.csr_array:
         if reset:

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._arrow import US_PER_DAY, timestamp_to_us
-from .._frame import EVENT_TYPE, checked_view
-from ._tasks import _top_targets
+from .._arrow import timestamp_to_us
+from .._count_stats import Events, code_means, counts, dictionary, top_counts
+from .._frame import EVENT_TYPE, EventView, checked_view
+from .._vocabulary import Vocabulary
 
 __all__ = ["official_baseline", "oracle_embeddings", "oracle_scores", "random_embeddings"]
 
@@ -44,7 +45,9 @@ def official_baseline(
     ``reference_time``; for each (event type, field) of :data:`BASELINE_FIELDS`: the
     counts of the ``top_k`` most frequent values of that field over the same windows;
     and the mean of the search-query codes. Fields or event types that are absent are
-    skipped. About 330 columns on the challenge data.
+    skipped. About 330 columns on the challenge data. It is a configuration of the
+    statistic groups of :class:`~sklearn_ubp.EventCountEmbedder` (its ``"counts"``,
+    ``"top_k"`` and ``"codes"``), with the baseline's names and top values.
 
     Parameters
     ----------
@@ -74,61 +77,72 @@ def official_baseline(
     [[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]
     """
     view = checked_view(X, required=("timestamp", EVENT_TYPE))
-    frame = view.frame
-    n = view.n_users
-    times = view.times()
-    user = view.user_of_event()
     codes, labels = view.categories(EVENT_TYPE)
-    ref = (
-        int(times.max()) + 1
-        if reference_time is None and times.size
-        else timestamp_to_us(reference_time)
-        if reference_time is not None
-        else 0
-    )
-    age_days = (ref - times) / US_PER_DAY
-    in_window = [(age_days >= 0) & (age_days < w) for w in windows]
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
-    for t, label in enumerate(labels):
-        is_type = codes == t
-        for w, m in zip(windows, in_window, strict=True):
-            blocks.append(np.bincount(user[is_type & m], minlength=n)[:, None])
-            names.append(f"{label}_{w}d")
-    present = set(view.columns)
+    ev = _baseline_events(view, codes, labels, reference_time)
+    columns = [c for label in labels for c in counts(ev, label, windows, fmt="{g}_{w}")]
     for event_type, field in BASELINE_FIELDS:
-        if event_type not in labels or field not in present:
-            continue
-        values = view.numpy(field, fill=-1)
-        is_type = (codes == labels.index(event_type)) & (values >= 0)
-        if not is_type.any():
-            continue
-        top = np.sort(_top_targets(values[is_type], top_k)[0])
-        pos = np.minimum(np.searchsorted(top, values), len(top) - 1)
-        hit = is_type & (top[pos] == values)
-        for w, m in zip(windows, in_window, strict=True):
-            sel = hit & m
-            counts_w = np.bincount(user[sel] * len(top) + pos[sel], minlength=n * len(top))
-            blocks.append(counts_w.reshape(n, len(top)))
-            names.extend(f"{event_type}_{field}={v}_{w}d" for v in top.tolist())
-    counts = np.hstack(blocks).astype(np.float32) if blocks else np.zeros((n, 0), np.float32)
-    if log:
-        np.log1p(counts, out=counts)
-    parts = [counts]
-    if "query" in present:
-        matrix, valid = view.codes("query")
-        owner, rows = user[valid], matrix[valid]
-        sums = (
-            np.column_stack(
-                [np.bincount(owner, weights=rows[:, j], minlength=n) for j in range(rows.shape[1])]
+        if event_type in labels and field in view.columns:
+            columns += _top_value_counts(
+                view, ev, codes == labels.index(event_type), event_type, field, top_k, windows
             )
-            if rows.shape[1]
-            else np.zeros((n, 0))
-        )
-        k = np.bincount(user[valid], minlength=n)[:, None]
-        parts.append((sums / np.maximum(k, 1) / 255.0).astype(np.float32))
-        names.extend(f"query_mean_{j}" for j in range(matrix.shape[1]))
-    return pd.DataFrame(np.hstack(parts), index=frame.index, columns=names)
+    values = _matrix(columns, view.n_users)
+    if log:
+        np.log1p(values, out=values)
+    if "query" in view.columns:
+        size = view.values("query").type.list_size
+        means = list(code_means(ev, EVERY, "query", size, fmt="{f}_mean_{j}"))
+        values = np.hstack([values, _matrix(means, view.n_users)])
+        columns += means
+    names = [name for name, _ in columns]
+    return pd.DataFrame(values, index=view.frame.index, columns=names)
+
+
+def _matrix(columns: list, n: int) -> np.ndarray:
+    """The float32 ``(n, len(columns))`` matrix of ``(name, values)`` columns."""
+    if not columns:
+        return np.zeros((n, 0), np.float32)
+    return np.column_stack([values for _, values in columns]).astype(np.float32)
+
+
+#: The baseline's group of every event (its query means read them all).
+EVERY = "*"
+
+
+def _baseline_events(
+    view: EventView, codes: np.ndarray, labels: list, reference_time: Any
+) -> Events:
+    """The events of each type up to the reference time (default: just after the last)."""
+    times = view.times()
+    if reference_time is not None:
+        ref = timestamp_to_us(reference_time)
+    else:
+        ref = int(times.max()) + 1 if times.size else 0
+    age = ref - times
+    groups = {label: np.flatnonzero((codes == t) & (age >= 0)) for t, label in enumerate(labels)}
+    groups[EVERY] = np.arange(view.n_events)
+    return Events(view, view.user_of_event(), age, times, groups)
+
+
+def _top_value_counts(
+    view: EventView,
+    ev: Events,
+    is_type: np.ndarray,
+    event_type: str,
+    field: str,
+    top_k: int,
+    windows: Sequence[int],
+) -> list:
+    """Counts of the ``top_k`` values of ``field`` (over every event of the type), by value."""
+    values = view.numpy(field, fill=-1)
+    is_type = is_type & (values >= 0)
+    if not is_type.any():
+        return []
+    top = Vocabulary(max_size=top_k, order="value").fit(values[is_type])
+
+    def name(v: Any, w: str) -> str:
+        return f"{event_type}_{field}={v}_{w}"
+
+    return list(top_counts(ev, event_type, dictionary(view.values(field)), top, windows, name))
 
 
 def random_embeddings(X: Any, n_components: int = 64, random_state: int | None = 0) -> np.ndarray:

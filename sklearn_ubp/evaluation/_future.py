@@ -13,6 +13,7 @@ from sklearn.utils import Bunch
 
 from .._arrow import US_PER_DAY, timestamp_to_us
 from .._frame import EVENT_TYPE, TIME, EventView, checked_view, filter_events
+from .._vocabulary import Vocabulary
 
 __all__ = ["FUTURE_TASK_NAMES", "make_future_tasks"]
 
@@ -66,17 +67,16 @@ def _distinct_per_user(user: np.ndarray, key: np.ndarray, n_users: int) -> np.nd
     return np.bincount(pairs[0], minlength=n_users)
 
 
-def _top_categories(
-    user: np.ndarray, codes: np.ndarray, labels: list, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of the ``n`` categories bought by most users (ties by smaller label), counts."""
+def _top_categories(user: np.ndarray, codes: np.ndarray, labels: list, n: int) -> Vocabulary:
+    """The ``n`` categories bought by most users (ties by smaller label).
+
+    A :class:`Vocabulary` of the distinct (user, category) pairs; ``codes`` index
+    ``labels`` (``-1``: null).
+    """
     ok = codes >= 0
     pairs = np.unique(np.stack([codes[ok].astype(np.int64), user[ok].astype(np.int64)]), axis=1)
     n_buyers = np.bincount(pairs[0], minlength=len(labels))
-    rank = np.argsort(np.argsort(np.asarray(labels, dtype=object), kind="stable"), kind="stable")
-    order = np.lexsort((rank, -n_buyers))
-    order = order[n_buyers[order] > 0][:n]
-    return order, n_buyers[order]
+    return Vocabulary(max_size=n).fit_counts(np.asarray(labels, dtype=object), n_buyers)
 
 
 def _check_options(cut: Any, horizon_days: Any, n_categories: Any) -> int:
@@ -229,14 +229,12 @@ def _targets(
     if category is not None:
         _field(view, category, "category")
         codes, labels = view.categories(category)
-        top, _ = _top_categories(user[bought_before], codes[bought_before], labels, n_categories)
-        slot = np.full(len(labels) + 1, -1)
-        slot[top] = np.arange(top.size)
-        pos = slot[codes[in_window]]
+        top = _top_categories(user[bought_before], codes[bought_before], labels, n_categories)
+        pos = top.encode_codes(codes[in_window], labels)
         hit = pos >= 0
-        y = np.zeros((n, top.size), dtype=np.int8)
+        y = np.zeros((n, len(top)), dtype=np.int8)
         y[user[in_window][hit], pos[hit]] = 1
-        out["categories"] = ("multilabel", y, np.asarray(labels, dtype=object)[top])
+        out["categories"] = ("multilabel", y, top.labels_)
     return out
 
 

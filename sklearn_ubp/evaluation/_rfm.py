@@ -123,9 +123,10 @@ def _category_lines(
 ) -> dict[str, np.ndarray]:
     _field(view, category, "category")
     codes, labels = view.categories(category)
-    top, _ = _top_categories(user[is_buy], codes[is_buy], labels, n_categories)
+    top = _top_categories(user[is_buy], codes[is_buy], labels, n_categories)
+    pos = top.encode_codes(codes, labels)
     out = {}
-    for code in top.tolist():
-        hit = is_buy & (codes == code)
-        out[f"category={labels[code]}"] = np.bincount(user[hit], minlength=view.n_users)
+    for j, label in enumerate(top.labels_.tolist()):
+        hit = is_buy & (pos == j)
+        out[f"category={label}"] = np.bincount(user[hit], minlength=view.n_users)
     return out

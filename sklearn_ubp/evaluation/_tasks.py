@@ -12,6 +12,7 @@ from sklearn.utils import Bunch
 
 from .._arrow import US_PER_DAY, timestamp_to_us
 from .._frame import EVENT_TYPE, EventView, checked_view, filter_events
+from .._vocabulary import Vocabulary
 
 __all__ = ["TASK_NAMES", "make_tasks"]
 
@@ -29,9 +30,8 @@ TASK_NAMES = (
 
 def _top_targets(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``n`` most frequent values (ties by smaller value) and their counts."""
-    uniq, counts = np.unique(values, return_counts=True)
-    order = np.lexsort((uniq, -counts))[:n]
-    return uniq[order], counts[order]
+    vocab = Vocabulary(max_size=n).fit(values)
+    return vocab.labels_, vocab.counts_
 
 
 def _present_values(view: EventView, field: str) -> tuple[np.ndarray, np.ndarray]:
