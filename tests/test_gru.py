@@ -14,7 +14,6 @@ import torch
 from sklearn.base import clone
 
 from sklearn_ubp import EventView, GRUSequenceAutoencoder, group_events
-from sklearn_ubp._gru import _adaptive_cutoffs, _Dropout, _ReconstructionLoss
 from sklearn_ubp._sequences import (
     BOS,
     EOS,
@@ -26,6 +25,7 @@ from sklearn_ubp._sequences import (
     length_batches,
     padding_waste,
 )
+from sklearn_ubp._torch import LaneDropout, ReconstructionLoss, adaptive_cutoffs
 from sklearn_ubp.datasets import make_events
 
 #: Small and quick settings; the behaviour tested does not depend on the size.
@@ -267,10 +267,10 @@ def test_variants(events):
 
 
 def test_adaptive_softmax_cutoffs():
-    assert _adaptive_cutoffs(128, 1004) == [32, 128, 512]
-    assert _adaptive_cutoffs(128, 300) == [32, 128]  # a boundary leaves ids above it
-    assert _adaptive_cutoffs(4, 1004) == [32, 128]  # tail widths 4 // 2, 4 // 4 >= 1
-    assert _adaptive_cutoffs(1, 1004) == []  # no room: a full head
+    assert adaptive_cutoffs(128, 1004) == [32, 128, 512]
+    assert adaptive_cutoffs(128, 300) == [32, 128]  # a boundary leaves ids above it
+    assert adaptive_cutoffs(4, 1004) == [32, 128]  # tail widths 4 // 2, 4 // 4 >= 1
+    assert adaptive_cutoffs(1, 1004) == []  # no room: a full head
 
 
 def test_adaptive_softmax_heads_and_their_loss(events, fitted):
@@ -310,12 +310,12 @@ def test_adaptive_softmax_heads_and_their_loss(events, fitted):
         torch.testing.assert_close(pairs[k][0], log_p[torch.arange(len(t)), t])
         torch.testing.assert_close(preds[k][0], log_p.argmax(1))
         torch.testing.assert_close(preds[k][1], t)
-        loss = _ReconstructionLoss(reconstruct=[j], numeric=False).per_field([pairs[k]])[0]
+        loss = ReconstructionLoss(reconstruct=[j], numeric=False).per_field([pairs[k]])[0]
         torch.testing.assert_close(loss, torch.nn.functional.nll_loss(log_p, t))
 
 
 def test_cheap_dropout():
-    drop = _Dropout(0.25)
+    drop = LaneDropout(0.25)
     x = torch.ones(400, 50, 8)
     torch.manual_seed(0)
     y = drop(x)
@@ -327,10 +327,10 @@ def test_cheap_dropout():
     torch.testing.assert_close(drop(x), y)  # seeded by torch's generator
     assert not torch.equal(drop(x), y)  # a new mask each call
     assert torch.equal(drop.eval()(x), x)  # identity in eval mode
-    assert torch.equal(_Dropout(0.0).train()(x), x)
-    assert torch.equal(_Dropout(1 - 1e-9).train()(x), torch.zeros_like(x))
+    assert torch.equal(LaneDropout(0.0).train()(x), x)
+    assert torch.equal(LaneDropout(1 - 1e-9).train()(x), torch.zeros_like(x))
     g = torch.ones(7, 3, requires_grad=True)  # odd sizes: a partial last random word
-    _Dropout(0.5).train()(g).sum().backward()
+    LaneDropout(0.5).train()(g).sum().backward()
     assert set(g.grad.unique().tolist()) <= {0.0, 2.0}
 
 
