@@ -46,13 +46,8 @@ import torch
 from sklearn.decomposition import PCA
 
 from sklearn_ubp import EventCountEmbedder, EventView, GRUSequenceAutoencoder
-from sklearn_ubp._gru import (
-    GRADIENT_CLIP,
-    INFERENCE_BATCH,
-    INFERENCE_TOKENS,
-    _ReconstructionLoss,
-)
 from sklearn_ubp._sequences import length_batches, padding_waste
+from sklearn_ubp._torch import GRADIENT_CLIP, INFERENCE_BATCH, INFERENCE_TOKENS, ReconstructionLoss
 from sklearn_ubp.evaluation import evaluate, random_embeddings
 from sklearn_ubp.evaluation._protocol import FAST_OPTIONS
 
@@ -109,7 +104,7 @@ def kernel_limits(gru: GRUSequenceAutoencoder, seqs, seed: int, budget_s: float)
 
     copy = type(module)(**gru._module_params())
     copy.load_state_dict(module.state_dict())
-    crit = _ReconstructionLoss(reconstruct=gru._module_params()["reconstruct"], numeric=False)
+    crit = ReconstructionLoss(reconstruct=gru._module_params()["reconstruct"], numeric=False)
     opt = torch.optim.Adam(copy.parameters(), lr=gru.lr)
     copy.train()
 

@@ -4,6 +4,8 @@ The contract and sklearn's full ``check_estimator`` run in ``tests/test_common.p
 """
 
 import io
+import os
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -12,9 +14,10 @@ import pyarrow as pa
 import pytest
 import torch
 from sklearn.base import clone
+from skorch import NeuralNet
+from skorch.callbacks import Callback
 
 from sklearn_ubp import EventView, GRUSequenceAutoencoder, group_events
-from sklearn_ubp._gru import _adaptive_cutoffs, _Dropout, _ReconstructionLoss
 from sklearn_ubp._sequences import (
     BOS,
     EOS,
@@ -26,8 +29,10 @@ from sklearn_ubp._sequences import (
     length_batches,
     padding_waste,
 )
+from sklearn_ubp._torch import LaneDropout, ReconstructionLoss, adaptive_cutoffs
 from sklearn_ubp.datasets import make_events
 
+ROOT = Path(__file__).resolve().parents[1]
 #: Small and quick settings; the behaviour tested does not depend on the size.
 TINY = {"hidden_size": 8, "embedding_dim": 8, "max_epochs": 2, "random_state": 0}
 
@@ -267,10 +272,10 @@ def test_variants(events):
 
 
 def test_adaptive_softmax_cutoffs():
-    assert _adaptive_cutoffs(128, 1004) == [32, 128, 512]
-    assert _adaptive_cutoffs(128, 300) == [32, 128]  # a boundary leaves ids above it
-    assert _adaptive_cutoffs(4, 1004) == [32, 128]  # tail widths 4 // 2, 4 // 4 >= 1
-    assert _adaptive_cutoffs(1, 1004) == []  # no room: a full head
+    assert adaptive_cutoffs(128, 1004) == [32, 128, 512]
+    assert adaptive_cutoffs(128, 300) == [32, 128]  # a boundary leaves ids above it
+    assert adaptive_cutoffs(4, 1004) == [32, 128]  # tail widths 4 // 2, 4 // 4 >= 1
+    assert adaptive_cutoffs(1, 1004) == []  # no room: a full head
 
 
 def test_adaptive_softmax_heads_and_their_loss(events, fitted):
@@ -310,12 +315,12 @@ def test_adaptive_softmax_heads_and_their_loss(events, fitted):
         torch.testing.assert_close(pairs[k][0], log_p[torch.arange(len(t)), t])
         torch.testing.assert_close(preds[k][0], log_p.argmax(1))
         torch.testing.assert_close(preds[k][1], t)
-        loss = _ReconstructionLoss(reconstruct=[j], numeric=False).per_field([pairs[k]])[0]
+        loss = ReconstructionLoss(reconstruct=[j], numeric=False).per_field([pairs[k]])[0]
         torch.testing.assert_close(loss, torch.nn.functional.nll_loss(log_p, t))
 
 
 def test_cheap_dropout():
-    drop = _Dropout(0.25)
+    drop = LaneDropout(0.25)
     x = torch.ones(400, 50, 8)
     torch.manual_seed(0)
     y = drop(x)
@@ -327,10 +332,10 @@ def test_cheap_dropout():
     torch.testing.assert_close(drop(x), y)  # seeded by torch's generator
     assert not torch.equal(drop(x), y)  # a new mask each call
     assert torch.equal(drop.eval()(x), x)  # identity in eval mode
-    assert torch.equal(_Dropout(0.0).train()(x), x)
-    assert torch.equal(_Dropout(1 - 1e-9).train()(x), torch.zeros_like(x))
+    assert torch.equal(LaneDropout(0.0).train()(x), x)
+    assert torch.equal(LaneDropout(1 - 1e-9).train()(x), torch.zeros_like(x))
     g = torch.ones(7, 3, requires_grad=True)  # odd sizes: a partial last random word
-    _Dropout(0.5).train()(g).sum().backward()
+    LaneDropout(0.5).train()(g).sum().backward()
     assert set(g.grad.unique().tolist()) <= {0.0, 2.0}
 
 
@@ -351,6 +356,94 @@ def test_verbose_prints_epochs(events, capsys):
     GRUSequenceAutoencoder(**{**TINY, "verbose": True}).fit(events.iloc[:200])
     out = capsys.readouterr()
     assert "train_loss" in out.out and "valid_loss" in out.out
+
+
+# ------------------------------------------------------------------ skorch: net_, callbacks
+
+
+class EpochRecorder(Callback):
+    """Records the epochs it sees (module level, so that a net holding it pickles)."""
+
+    def initialize(self):
+        self.epochs = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs.append(net.history[-1, "epoch"])
+
+
+def test_net_is_kept_on_the_cpu_with_the_history(fitted):
+    net = fitted.net_
+    assert isinstance(net, NeuralNet)
+    assert net.module_ is fitted.module_
+    assert net.device == "cpu" and not net.optimizer_.state
+    keys = ("epoch", "train_loss", "valid_loss", "dur")
+    assert [tuple(row[k] for k in keys) for row in net.history] == [
+        tuple(h[k] for k in keys) for h in fitted.history_
+    ]
+    assert dict(net.callbacks_)["early_stopping"].best_epoch_ == fitted.best_epoch_
+
+
+def test_callbacks_are_called_after_the_own_ones(events):
+    recorder = EpochRecorder()
+    gru = GRUSequenceAutoencoder(**TINY, callbacks=[recorder]).fit(events.iloc[:200])
+    assert recorder.epochs == [1, 2]
+    names = [name for name, _ in gru.net_.callbacks_]
+    assert names.index("EpochRecorder") > names.index("early_stopping")
+    assert dict(gru.net_.callbacks_)["EpochRecorder"] is recorder
+    # a callback that only watches leaves the training as it was
+    plain = GRUSequenceAutoencoder(**TINY).fit(events.iloc[:200])
+    np.testing.assert_array_equal(gru.transform(events), plain.transform(events))
+
+
+@pytest.mark.parametrize(
+    "callbacks, match",
+    [
+        ("progress", "callbacks"),
+        ([print], r"callbacks\[0\] must be a skorch Callback"),
+        ([EpochRecorder(), ("log", 3)], r"callbacks\[1\] must be a skorch Callback"),
+        ([("clip", EpochRecorder())], r"callbacks\[0\] is named 'clip'"),
+        ([("train_loss", EpochRecorder)], "named 'train_loss'"),
+    ],
+)
+def test_bad_callbacks(events, callbacks, match):
+    with pytest.raises(ValueError, match=match):
+        GRUSequenceAutoencoder(**TINY, callbacks=callbacks).fit(events.iloc[:50])
+
+
+def test_pickled_model_keeps_one_module_and_its_net(events):
+    gru = GRUSequenceAutoencoder(**TINY, callbacks=[EpochRecorder()]).fit(events.iloc[:300])
+    buf = io.BytesIO()
+    joblib.dump(gru, buf)
+    buf.seek(0)
+    loaded = joblib.load(buf)
+    np.testing.assert_array_equal(loaded.transform(events), gru.transform(events))
+    assert loaded.module_ is loaded.net_.module_
+    assert not loaded.module_.training
+    assert list(loaded.net_.history[:, "train_loss"]) == list(gru.net_.history[:, "train_loss"])
+    assert dict(loaded.net_.callbacks_)["EpochRecorder"].epochs == [1, 2]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_model_fitted_on_cuda_loads_where_there_is_none(events, tmp_path):
+    import subprocess
+    import sys
+
+    gru = GRUSequenceAutoencoder(**{**TINY, "device": "cuda"}).fit(events)
+    joblib.dump(gru, tmp_path / "gru.joblib")
+    np.save(tmp_path / "emb.npy", gru.transform(events))
+    events.to_pickle(tmp_path / "events.pkl")
+    code = (
+        "import warnings, sys, joblib, numpy as np, pandas as pd, torch\n"
+        "warnings.simplefilter('error')\n"
+        "assert not torch.cuda.is_available()\n"
+        f"gru = joblib.load({str(tmp_path / 'gru.joblib')!r})\n"
+        "assert all(p.device.type == 'cpu' for p in gru.net_.module_.parameters())\n"
+        f"out = gru.transform(pd.read_pickle({str(tmp_path / 'events.pkl')!r}))\n"
+        f"np.testing.assert_allclose(out, np.load({str(tmp_path / 'emb.npy')!r}), atol=1e-4)\n"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
 
 
 # ------------------------------------------------------------------ bad input

@@ -1,0 +1,64 @@
+"""Torch code shared by the sequence members (the GRU autoencoder, and any later one).
+
+- :mod:`._modules`: lane dropout, stacked GRU, the sequence autoencoder and its loss;
+- :mod:`._batching`: ragged sequences as a dataset and length-bucketed batches;
+- :mod:`._device`: torch devices from :func:`sklearn_ubp._device.check_device`;
+- :mod:`._training`: training parameters, seeding, hold-out split, epoch history;
+- :mod:`._net`: the skorch net and its callbacks (imports skorch, so not re-exported);
+- :mod:`._inference`: batched encoding without gradients.
+"""
+
+from ._batching import LengthBatches, SequenceDataset
+from ._device import inference_device, training_device
+from ._inference import INFERENCE_BATCH, INFERENCE_TOKENS, encode_sequences, inference_batches
+from ._modules import (
+    ADAPTIVE_CUTOFFS,
+    ADAPTIVE_MIN_IDS,
+    LaneDropout,
+    ReconstructionLoss,
+    SequenceAutoencoder,
+    StackedGRU,
+    adaptive_cutoffs,
+)
+from ._training import (
+    GRADIENT_CLIP,
+    OWN_CALLBACKS,
+    TRAINING_CONSTRAINTS,
+    ModelSpec,
+    TrainedNet,
+    TrainingConfig,
+    check_callbacks,
+    epoch_history,
+    fused_adam_available,
+    holdout_split,
+    train_net,
+)
+
+__all__ = [
+    "ADAPTIVE_CUTOFFS",
+    "ADAPTIVE_MIN_IDS",
+    "GRADIENT_CLIP",
+    "INFERENCE_BATCH",
+    "INFERENCE_TOKENS",
+    "OWN_CALLBACKS",
+    "TRAINING_CONSTRAINTS",
+    "LaneDropout",
+    "LengthBatches",
+    "ModelSpec",
+    "ReconstructionLoss",
+    "SequenceAutoencoder",
+    "SequenceDataset",
+    "StackedGRU",
+    "TrainedNet",
+    "TrainingConfig",
+    "adaptive_cutoffs",
+    "check_callbacks",
+    "encode_sequences",
+    "epoch_history",
+    "fused_adam_available",
+    "holdout_split",
+    "inference_batches",
+    "inference_device",
+    "train_net",
+    "training_device",
+]

@@ -1,0 +1,94 @@
+"""The skorch ``NeuralNet`` of a sequence member (imported when a member trains)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
+from skorch.helper import predefined_split
+
+from .._sequences import Sequences
+from ._batching import LengthBatches, SequenceDataset
+from ._training import GRADIENT_CLIP, ModelSpec, TrainingConfig, fused_adam_available
+
+__all__ = ["SelfSupervisedNet", "build_net", "member_callbacks", "release_net"]
+
+
+class SelfSupervisedNet(NeuralNet):
+    """A ``NeuralNet`` whose criterion reads the module's output alone (no ``y``): the
+    module returns its own (predictions, targets) pairs."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred)
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """Early stopping's sink when not verbose (a function, so that the net pickles)."""
+
+
+def member_callbacks(config: TrainingConfig, *, has_valid: bool) -> list:
+    """Gradient clipping, early stopping (with a hold-out), a progress bar (verbose),
+    then ``config.callbacks``."""
+    callbacks: list = [("clip", GradientNormClipping(gradient_clip_value=GRADIENT_CLIP))]
+    if has_valid:
+        sink = print if config.verbose else _silent
+        stopping = EarlyStopping(
+            monitor="valid_loss", patience=config.patience, load_best=True, sink=sink
+        )
+        callbacks.append(("early_stopping", stopping))
+    if config.verbose:
+        callbacks.append(("progress", ProgressBar()))
+    return callbacks + list(config.callbacks)
+
+
+def build_net(
+    model: ModelSpec,
+    config: TrainingConfig,
+    device: torch.device,
+    valid: Sequences | None,
+    seed: int,
+) -> SelfSupervisedNet:
+    """The net that trains ``model`` with Adam (fused where torch has it for
+    ``device``) on length-bucketed batches, early stopping on ``valid`` if given."""
+    fused = {"optimizer__fused": True} if fused_adam_available(device) else {}
+    return SelfSupervisedNet(
+        module=model.module,
+        **{f"module__{k}": v for k, v in model.module_params.items()},
+        criterion=model.criterion,
+        **{f"criterion__{k}": v for k, v in model.criterion_params.items()},
+        optimizer=torch.optim.Adam,
+        **fused,
+        lr=config.lr,
+        max_epochs=config.max_epochs,
+        batch_size=config.batch_size,
+        iterator_train=LengthBatches,
+        iterator_train__shuffle=True,
+        iterator_train__rng=np.random.default_rng(seed),
+        iterator_valid=LengthBatches,
+        train_split=None if valid is None else predefined_split(SequenceDataset(valid)),
+        callbacks=member_callbacks(config, has_valid=valid is not None),
+        device=str(device),
+        verbose=int(config.verbose),
+    )
+
+
+def release_net(net: SelfSupervisedNet) -> None:
+    """Leave a trained net on the CPU with only what inference and inspection need.
+
+    Its module (in eval mode, gradients dropped) and criterion move to the CPU and
+    ``net.device`` becomes ``"cpu"``, so that it pickles and loads on any machine; the
+    optimizer's state (Adam's moments, twice the weights) and early stopping's copy of
+    the best weights (now the module's own) are released. Configuration, history and
+    callbacks stay.
+    """
+    net.module_.zero_grad(set_to_none=True)
+    net.module_.to("cpu").eval()
+    net.criterion_.to("cpu")
+    net.optimizer_.state.clear()
+    for _, callback in net.callbacks_:
+        if isinstance(callback, EarlyStopping):
+            callback.best_model_weights_ = None
+    net.device = "cpu"
