@@ -6,207 +6,75 @@ statistics and matrix-factorisation embeddings. Each member was L2-normalised (t
 statistics got a uniform quantile transform instead), optionally reduced by PCA, then
 all were concatenated. :class:`UniversalProfile` is that recipe (by default without the
 quantile transform: our statistics are log-scaled already and are standardised, which
-scored better) as a scikit-learn :class:`~sklearn.pipeline.FeatureUnion`: standard ``transformer_list`` semantics,
-nested parameters (``gru__hidden_size``) for ``GridSearchCV``, per-member
-post-processing and weights, and a chunked ``transform`` whose peak memory does not
-grow with the number of users.
+scored better) as a scikit-learn composition with the interface of
+:class:`~sklearn.pipeline.FeatureUnion`: standard ``transformer_list`` semantics, nested
+parameters (``gru__hidden_size``) for ``GridSearchCV``, per-member post-processing and
+weights, and a chunked ``transform`` whose peak memory does not grow with the number of
+users. The members (defaults, checks, selection) are in :mod:`sklearn_ubp._members`, the
+post-processing in :mod:`sklearn_ubp._postprocess`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator
-from numbers import Integral, Real
+from collections.abc import Iterable
+from numbers import Integral
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import _fit_context, clone
-from sklearn.decomposition import PCA
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import (
-    FunctionTransformer,
-    Normalizer,
-    QuantileTransformer,
-    StandardScaler,
-)
-from sklearn.utils import Bunch, _safe_indexing
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._repr_html.estimator import _VisualBlock
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
-    _raise_for_params,
-    _routing_enabled,
-    process_routing,
-)
+from sklearn.utils.metadata_routing import MetadataRouter
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import ARRAY, EVENTS, as_pandas_events, with_user_index
-from ._frame import EventView, check_event_frame, is_event_frame
-from ._registry import estimator_class
-from ._svd import SVDItemEmbedder
+from ._frame import is_event_frame
+from ._members import (
+    DEFAULT_MEMBERS,
+    DefaultMembers,
+    check_members,
+    default_members,
+    member_router,
+    nested_params,
+    prefixed_names,
+    replace_members,
+    routed_params,
+    select_members,
+    well_formed,
+)
+from ._postprocess import (
+    PostSpec,
+    check_per_member,
+    concatenate,
+    finish_block,
+    fit_member,
+    member_weight,
+    n_rows,
+    rows,
+    transform_member,
+)
 
 __all__ = ["DEFAULT_MEMBERS", "DefaultMembers", "UniversalProfile"]
 
-#: The default members, in one place: name -> (registry name, constructor keywords); the
-#: registry (:data:`sklearn_ubp._registry.ESTIMATORS`) gives the class.
-#: Members that take a ``random_state`` get the profile's. The GRU is kept small so
-#: that 50k users fit in minutes on a laptop CPU; see ``benchmarks/bench_profile.py``.
-DEFAULT_MEMBERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "gru": (
-        "gru",
-        {
-            "fields": "day_event_type",
-            "max_length": 128,
-            "embedding_dim": 32,
-            "hidden_size": 64,
-            "n_layers": 1,
-            "max_epochs": 5,
-            "batch_size": 256,
-            "patience": 2,
-        },
-    ),
-    "counts": ("counts", {}),
-    "svd_category": ("svd", {"item": "category"}),
-    "svd_url": ("svd", {"item": "url"}),
-}
-
-#: Post-processing kinds: row L2 normalisation, uniform quantile transform,
-#: standardisation (zero mean, unit variance per column), none.
-L2, QUANTILE, STANDARD = "l2", "quantile", "standard"
-_POST_KINDS = (L2, QUANTILE, STANDARD, None)
 #: Users per ``transform`` chunk by default.
 DEFAULT_CHUNK_SIZE = 50_000
-#: At most this many users fit the quantile transform of a statistics member.
-_QUANTILE_SUBSAMPLE = 100_000
+#: The per-member parameters (dicts keyed by member name).
+_PER_MEMBER = ("transformer_weights", "postprocess", "n_components")
 
 
-class DefaultMembers(list):
-    """The default members as a ``transformer_list``: a list that adapts to the data.
-
-    :meth:`UniversalProfile.set_params` materialises the defaults into one of these
-    when a member parameter is set on a profile built with ``transformer_list=None``
-    (``UniversalProfile().set_params(gru__hidden_size=32)``). It behaves like any list
-    of ``(name, estimator)`` pairs, except that ``fit`` leaves out the members whose
-    fields the data lacks, exactly as with ``transformer_list=None``. It survives
-    ``clone`` and pickling.
-    """
-
-    def __repr__(self) -> str:
-        return f"DefaultMembers({list.__repr__(self)})"
-
-
-def _final_step(est: Any) -> Any:
-    while isinstance(est, Pipeline) and est.steps:
-        est = est.steps[-1][1]
-    return est
-
-
-def _post_kind(est: Any, mode: str = "auto") -> str | None:
-    """The post-processing of a member, from its ``_ubp_postprocess`` hook.
-
-    *Learned* members (:class:`GRUSequenceAutoencoder`, :class:`SVDItemEmbedder`):
-    row L2 normalisation. *Statistics* members (:class:`EventCountEmbedder`): a
-    uniform quantile transform with ``mode="paper"``, standardisation with
-    ``"auto"``. Anything else (including ``"passthrough"``): none. A
-    :class:`~sklearn.pipeline.Pipeline` is classified by its last step.
-    """
-    declared = getattr(_final_step(est), "_ubp_postprocess", None)
-    if declared == "statistics":
-        return QUANTILE if mode == "paper" else STANDARD
-    return L2 if declared == "learned" else None
-
-
-def _dense(Z: Any) -> np.ndarray:
-    """A member's output as a 2-D float32 numpy array."""
-    if sp.issparse(Z):
-        Z = Z.toarray()
-    elif hasattr(Z, "to_numpy"):  # pandas or polars output
-        Z = Z.to_numpy()
-    return np.asarray(Z, dtype=np.float32)
-
-
-def _missing_requirement(est: Any, view: EventView) -> str | None:
-    """Why a default member cannot run on this event frame (``None``: it can), from its
-    ``_ubp_requirement`` hook; a member without the hook can always run."""
-    hook = getattr(_final_step(est), "_ubp_requirement", None)
-    return hook(view) if callable(hook) else None
-
-
-def _fit_member(
-    est: Any,
-    X: Any,
-    y: Any,
-    post: tuple[str | None, int | None, Any],
-    keep: bool,
-    params: dict[str, Any],
-) -> tuple[Any, Pipeline | None, np.ndarray | None, float]:
-    """Fit one member and its post-processing; return them, the output if ``keep``."""
-    t0 = time.perf_counter()
-    kind, n_components, random_state = post
-    Z = None
-    if keep or kind is not None or n_components is not None:
-        Z = _dense(est.fit_transform(X, y, **params))
-        if Z.ndim != 2 or Z.shape[0] != _num_samples(X):
-            raise ValueError(
-                f"member {type(est).__name__} returned an output of shape {Z.shape}; "
-                f"expected ({_num_samples(X)}, n_features)."
-            )
-    else:
-        est.fit(X, y, **params)
-    pipe = None
-    if Z is not None:
-        steps: list[tuple[str, Any]] = []
-        if kind == L2:
-            steps.append((L2, Normalizer(norm="l2")))
-        elif kind == STANDARD:
-            steps.append((STANDARD, StandardScaler()))
-        elif kind == QUANTILE:
-            steps.append(
-                (
-                    QUANTILE,
-                    QuantileTransformer(
-                        n_quantiles=max(1, min(1000, Z.shape[0])),
-                        output_distribution="uniform",
-                        subsample=_QUANTILE_SUBSAMPLE,
-                        random_state=random_state,
-                    ),
-                )
-            )
-        if n_components is not None:
-            k = min(n_components, Z.shape[1], Z.shape[0])
-            if k >= 1:
-                steps.append(("pca", PCA(n_components=k, random_state=random_state)))
-        if steps:
-            pipe = Pipeline(steps).set_output(transform="default")
-            if keep:
-                Z = _dense(pipe.fit_transform(Z.astype(np.float64)))
-            else:
-                pipe.fit(Z.astype(np.float64))
-    return est, pipe, (Z if keep else None), time.perf_counter() - t0
-
-
-def _transform_member(
-    est: Any, pipe: Pipeline | None, X: Any, params: dict[str, Any]
-) -> tuple[np.ndarray, float]:
-    t0 = time.perf_counter()
-    Z = _dense(est.transform(X, **params))
-    if pipe is not None:
-        # float64, so that a row's result does not depend on its position in memory
-        # (SIMD reductions round differently with alignment): exact row independence.
-        Z = _dense(pipe.transform(Z.astype(np.float64)))
-    return Z, time.perf_counter() - t0
-
-
-class UniversalProfile(FeatureUnion):
+class UniversalProfile(TransformerMixin, BaseEstimator):
     """Universal Behavioral Profiles: an ensemble of user embedders, concatenated.
 
-    A :class:`~sklearn.pipeline.FeatureUnion` of user embedders, each fitted on the
-    same event frame, post-processed as in the 2nd-place solution of the RecSys
-    Challenge 2025, weighted, and concatenated into one vector per user (see
-    ``shared/reference/paper-method.md``).
+    User embedders, each fitted on the same event frame, post-processed as in the
+    2nd-place solution of the RecSys Challenge 2025, weighted, and concatenated into one
+    vector per user (see ``shared/reference/paper-method.md``). It is a composition
+    with the interface of :class:`~sklearn.pipeline.FeatureUnion` (``transformer_list``,
+    ``transformer_weights``, nested ``<member>__<param>`` parameters, ``"drop"``,
+    ``profile["counts"]``) and the member blocks of
+    :class:`~sklearn.compose.ColumnTransformer` (:attr:`output_indices_`).
 
     **Default members** (``transformer_list=None``; see :data:`DEFAULT_MEMBERS`):
     ``"gru"`` a :class:`GRUSequenceAutoencoder` (``fields="day_event_type"``, small
@@ -247,7 +115,8 @@ class UniversalProfile(FeatureUnion):
     Members are fitted on clones: the estimators in ``transformer_list`` are never
     modified (unlike :class:`~sklearn.pipeline.FeatureUnion`, which fits them in
     place); the fitted members are :attr:`transformers_` /
-    :attr:`named_transformers_`.
+    :attr:`named_transformers_`. ``fit_transform`` computes each member's output once
+    (its ``fit_transform``), whatever the number of users.
 
     **2-D numeric arrays.** Every member gives a plain 2-D array its own meaning
     (:class:`EventCountEmbedder`: one equal-length sequence of per-period amounts per
@@ -274,11 +143,12 @@ class UniversalProfile(FeatureUnion):
         components, a dict maps member names to an int (or ``None``: no PCA). The
         width is at most the member's width and the number of training users.
     chunk_size : int or None, default=50_000
-        Users per chunk in ``transform`` (and in ``fit_transform`` on more users): each
-        chunk is embedded by every member and written into the output, so peak memory
-        is the output plus one chunk's work, whatever the number of users. The output
-        is the same as unchunked. ``None``: all users at once. ``fit`` always sees
-        all users (the members learn from all of them).
+        Users per chunk in ``transform``: each chunk is embedded by every member and
+        written into the output, so peak memory is the output plus one chunk's work,
+        whatever the number of users. The output is the same as unchunked. ``None``:
+        all users at once. ``fit`` and ``fit_transform`` always see all users (the
+        members learn from all of them, and their outputs on the training users come
+        from their ``fit_transform``).
     n_jobs : int, default=None
         Members fitted, and applied to each ``transform`` chunk, in parallel by
         joblib. ``None`` means 1. Each worker process receives a copy of the data.
@@ -307,6 +177,8 @@ class UniversalProfile(FeatureUnion):
         or ``None``.
     skipped_members_ : dict of str to str
         Default members left out in ``fit``, with the reason.
+    output_indices_ : dict of str to slice
+        The output columns of each member (skipped members: empty slices).
     input_kind_ : {"events", "array"}
         What ``fit`` was given.
     n_features_in_ : int
@@ -316,7 +188,7 @@ class UniversalProfile(FeatureUnion):
 
     See Also
     --------
-    sklearn.pipeline.FeatureUnion : The concatenation this extends.
+    sklearn.pipeline.FeatureUnion : The concatenation whose interface this follows.
     sklearn_ubp.EventCountEmbedder, sklearn_ubp.SVDItemEmbedder : Members.
 
     Examples
@@ -390,18 +262,12 @@ class UniversalProfile(FeatureUnion):
         members : DefaultMembers
             ``(name, estimator)`` pairs; usable as ``transformer_list``.
         """
-        members = DefaultMembers()
-        for name, (registered, params) in DEFAULT_MEMBERS.items():
-            est = estimator_class(registered)(**params)
-            if "random_state" in est.get_params(deep=False):
-                est.set_params(random_state=random_state)
-            members.append((name, est))
-        return members
+        return default_members(random_state)
 
     def _param_members(self) -> list[tuple[str, Any]]:
         """The members as parameters: ``transformer_list`` or fresh defaults."""
         if self.transformer_list is None:
-            return self.default_members(self.random_state)
+            return default_members(self.random_state)
         return self.transformer_list
 
     @property
@@ -415,11 +281,18 @@ class UniversalProfile(FeatureUnion):
         check_is_fitted(self)
         return Bunch(**dict(self.transformers_))
 
+    def __getitem__(self, name: str) -> Any:
+        """The member (as a parameter) named ``name``."""
+        if not isinstance(name, str):
+            raise KeyError("Only string keys are supported")
+        return self.named_transformers[name]
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Parameters of the profile and, with ``deep``, of its members.
 
-        With ``transformer_list=None`` and ``deep=True`` the default members are
-        listed (``"gru"``, ``"gru__hidden_size"``, ...), as fresh estimators.
+        With ``deep=True`` every member is listed by name, with its parameters as
+        ``<member>__<param>``; with ``transformer_list=None`` these are the default
+        members (``"gru"``, ``"gru__hidden_size"``, ...), as fresh estimators.
 
         Parameters
         ----------
@@ -430,20 +303,19 @@ class UniversalProfile(FeatureUnion):
         -------
         params : dict
         """
-        out = super().get_params(deep=deep)
-        if deep and self.transformer_list is None:
-            for name, est in self.default_members(self.random_state):
-                out[name] = est
-                for key, value in est.get_params(deep=True).items():
-                    out[f"{name}__{key}"] = value
+        out = super().get_params(deep=False)
+        if deep:
+            out.update(nested_params(self._param_members()))
         return out
 
     def set_params(self, **params: Any) -> UniversalProfile:
         """Set parameters of the profile or of its members (``gru__hidden_size``).
 
-        With ``transformer_list=None``, setting a member or a member's parameter
-        first materialises the default members into ``transformer_list`` (a
-        :class:`DefaultMembers` list of fresh estimators, built with the
+        In this order: ``transformer_list``; members by name (an estimator, or
+        ``"drop"``); then the profile's other parameters and ``<member>__<param>``
+        keys. With ``transformer_list=None``, setting a member or a member's
+        parameter first materialises the default members into ``transformer_list``
+        (a :class:`DefaultMembers` list of fresh estimators, built with the
         ``random_state`` given here or the current one), which still adapts to the
         fields present in ``fit``.
 
@@ -457,18 +329,15 @@ class UniversalProfile(FeatureUnion):
         -------
         self : UniversalProfile
         """
-        current = params.get("transformer_list", self.transformer_list)
-        if current is None and any(k.split("__", 1)[0] in DEFAULT_MEMBERS for k in params):
-            random_state = params.get("random_state", self.random_state)
-            params = {**params, "transformer_list": self.default_members(random_state)}
-        return super().set_params(**params)
-
-    def _replace_estimator(self, attr: str, name: str, new_val: Any) -> None:
-        # As _BaseComposition's, but a DefaultMembers list stays one (it adapts).
-        members = getattr(self, attr)
-        new = type(members)() if isinstance(members, DefaultMembers) else []
-        new.extend((n, new_val) if n == name else (n, e) for n, e in members)
-        setattr(self, attr, new)
+        members = params.pop("transformer_list", self.transformer_list)
+        if members is None and any(k.split("__", 1)[0] in DEFAULT_MEMBERS for k in params):
+            members = default_members(params.get("random_state", self.random_state))
+        self.transformer_list = members
+        names = {name for name, _ in well_formed(members)}
+        replaced = {k: params.pop(k) for k in list(params) if k in names}
+        if replaced:
+            self.transformer_list = replace_members(members, replaced)
+        return super().set_params(**params)  # the others; nested keys via get_params
 
     def _sk_visual_block_(self) -> _VisualBlock:
         members = self._param_members()
@@ -482,20 +351,7 @@ class UniversalProfile(FeatureUnion):
         -------
         routing : MetadataRouter
         """
-        router = MetadataRouter(owner=self)
-        for name, transformer in self._param_members():
-            router.add(
-                **{name: transformer},
-                method_mapping=MethodMapping()
-                .add(caller="fit", callee="fit")
-                .add(caller="fit", callee="fit_transform")
-                .add(caller="fit_transform", callee="fit_transform")
-                .add(caller="fit_transform", callee="fit")
-                .add(caller="transform", callee="transform"),
-            )
-        return router
-
-    # ------------------------------------------------------------ validation
+        return member_router(self, self._param_members())
 
     def _check_members(self) -> tuple[list[tuple[str, Any]], bool]:
         """The members to consider and whether they adapt to the data (defaults)."""
@@ -503,114 +359,10 @@ class UniversalProfile(FeatureUnion):
         adaptive = self.transformer_list is None or isinstance(
             self.transformer_list, DefaultMembers
         )
-        for item in members:
-            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise TypeError(
-                    f"transformer_list must hold (name, transformer) tuples; got {item!r}."
-                )
-        names = [name for name, _ in members]
-        self._validate_names(names)
-        for name, est in members:
-            if isinstance(est, str):
-                if est not in ("drop", "passthrough"):
-                    raise ValueError(
-                        f"member {name!r}: a string member must be 'drop' or 'passthrough'; "
-                        f"got {est!r}."
-                    )
-                continue
-            if isinstance(est, type):
-                raise TypeError(
-                    f"member {name!r}: expected an estimator instance ({est.__name__}()), "
-                    f"got the class {est.__name__}."
-                )
-            if not (hasattr(est, "fit") or hasattr(est, "fit_transform")) or not hasattr(
-                est, "transform"
-            ):
-                raise TypeError(
-                    f"member {name!r}: every member must implement fit and transform; "
-                    f"{type(est).__name__} does not."
-                )
-        self._check_per_member("transformer_weights", names)
-        self._check_per_member("postprocess", names)
-        self._check_per_member("n_components", names)
+        names = check_members(members, self.get_params(deep=False))
+        for param in _PER_MEMBER:
+            check_per_member(param, getattr(self, param), names)
         return members, adaptive
-
-    def _check_per_member(self, param: str, names: list[str]) -> None:
-        value = getattr(self, param)
-        if not isinstance(value, dict):
-            return
-        unknown = [k for k in value if k not in names]
-        if unknown:
-            raise ValueError(
-                f"{param} names member(s) {unknown} that are not in the members {names}."
-            )
-        for k, v in value.items():
-            if param == "transformer_weights":
-                ok = isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v)
-                expected = "a finite number"
-            elif param == "postprocess":
-                ok = v in _POST_KINDS
-                expected = "'l2', 'quantile', 'standard' or None"
-            else:
-                ok = v is None or (isinstance(v, Integral) and not isinstance(v, bool) and v >= 1)
-                expected = "a positive int or None"
-            if not ok:
-                raise ValueError(f"{param}[{k!r}] must be {expected}; got {v!r}.")
-
-    def _post_spec(self, name: str, est: Any) -> tuple[str | None, int | None, Any]:
-        if self.postprocess is None:
-            kind = None
-        elif isinstance(self.postprocess, dict) and name in self.postprocess:
-            kind = self.postprocess[name]
-        else:
-            kind = _post_kind(est, "paper" if self.postprocess == "paper" else "auto")
-        if isinstance(self.n_components, dict):
-            k = self.n_components.get(name)
-        else:
-            k = self.n_components
-        return kind, k, self.random_state
-
-    def _weight(self, name: str) -> float:
-        if not self.transformer_weights:
-            return 1.0
-        return float(self.transformer_weights.get(name, 1.0))
-
-    def _active_members(
-        self, X: Any, kind: str, members: list[tuple[str, Any]], adaptive: bool
-    ) -> tuple[list[tuple[str, Any]], dict[str, str]]:
-        """Clones of the members that run on ``X``; the default members left out."""
-        active: list[tuple[str, Any]] = []
-        skipped: dict[str, str] = {}
-        view = EventView(check_event_frame(X)) if kind == EVENTS and adaptive else None
-        seen_svd = None
-        for name, est in members:
-            if isinstance(est, str):
-                if est == "drop":
-                    continue
-                if kind == EVENTS:
-                    raise ValueError(
-                        f"member {name!r} is 'passthrough', which has no meaning on an "
-                        "event frame (its columns are lists of events); use 'drop'."
-                    )
-                est = FunctionTransformer(validate=True, feature_names_out="one-to-one")
-            elif adaptive:
-                if kind == EVENTS:
-                    reason = _missing_requirement(est, view)
-                elif isinstance(_final_step(est), SVDItemEmbedder):
-                    reason = (
-                        f"on a 2-D array it would duplicate {seen_svd!r} ('item' does not "
-                        "apply to arrays)"
-                        if seen_svd
-                        else None
-                    )
-                    seen_svd = seen_svd or name
-                else:
-                    reason = None
-                if reason is not None:
-                    skipped[name] = reason
-                    continue
-            active.append((name, clone(est)))
-        return active, skipped
 
     # ------------------------------------------------------------ fitting
 
@@ -639,9 +391,9 @@ class UniversalProfile(FeatureUnion):
     def fit_transform(self, X: Any, y: Any = None, **params: Any) -> np.ndarray:
         """Fit, then return the profiles of the users of ``X``.
 
-        Equal (up to float round-off) to ``fit(X).transform(X)``. On at most
-        ``chunk_size`` users each member's ``fit_transform`` output is used directly;
-        on more, ``fit`` then the chunked ``transform``, so memory stays bounded.
+        Each member's output is computed once, by its ``fit_transform``, on any number
+        of users (``chunk_size`` applies to ``transform``). Equal (up to float
+        round-off) to ``fit(X).transform(X)``.
 
         Parameters
         ----------
@@ -656,34 +408,20 @@ class UniversalProfile(FeatureUnion):
         profiles : ndarray of float32, shape (n_users, n_features_out)
         """
         X = as_pandas_events(X)  # once, not once per member
-        n = _num_samples(X)
-        if self.chunk_size is not None and n > self.chunk_size:
-            self._fit(X, y, keep=False, fit_params=params, method="fit_transform")
-            out = self._transform(X, {})
-        else:
-            out = self._fit(X, y, keep=True, fit_params=params, method="fit_transform")
+        out = self._fit(X, y, keep=True, fit_params=params, method="fit_transform")
         return with_user_index(self, out, X)
-
-    def _routed(self, method: str, params: dict[str, Any], names: list[str]) -> dict:
-        if _routing_enabled():
-            routed = process_routing(self, method, **params)
-            callee = "transform" if method == "transform" else "fit"
-            return {name: dict(routed[name][callee]) for name in names if name in routed}
-        if method == "transform":
-            _raise_for_params(params, self, "transform")
-            return {}
-        return {name: params for name in names}
 
     def _fit(
         self, X: Any, y: Any, *, keep: bool, fit_params: dict[str, Any], method: str
     ) -> np.ndarray | None:
+        """Fit the members (and their output, computed once, if ``keep``)."""
         X = as_pandas_events(X)
         kind = EVENTS if is_event_frame(X) else ARRAY
         members, adaptive = self._check_members()
-        active, skipped = self._active_members(X, kind, members, adaptive)
-        routed = self._routed(method, fit_params, [name for name, _ in members])
+        active, skipped = select_members(X, kind, members, adaptive)
+        routed = routed_params(self, method, fit_params, [name for name, _ in members])
         results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(_fit_member)(est, X, y, self._post_spec(name, est), keep, routed.get(name, {}))
+            delayed(fit_member)(est, X, y, PostSpec.of(self, name, est), keep, routed.get(name, {}))
             for name, est in active
         )
         fitted: list[tuple[str, Any]] = []
@@ -697,27 +435,15 @@ class UniversalProfile(FeatureUnion):
             if self.verbose:
                 print(f"[UniversalProfile] ({i} of {len(active)}) {name}: fit in {seconds:.1f} s")
             if keep:
-                blocks.append(self._finish_block(name, Z))
+                blocks.append(finish_block(name, Z, member_weight(self.transformer_weights, name)))
         self.input_kind_ = kind
         self.transformers_ = fitted
         self.postprocessors_ = post
         self.skipped_members_ = skipped
-        if self.verbose and skipped:
+        if self.verbose:
             for name, reason in skipped.items():
                 print(f"[UniversalProfile] {name}: left out ({reason})")
-        if not keep:
-            return None
-        if not blocks:
-            return np.zeros((_num_samples(X), 0), dtype=np.float32)
-        return np.hstack(blocks)
-
-    def _finish_block(self, name: str, Z: np.ndarray) -> np.ndarray:
-        w = self._weight(name)
-        if w != 1.0:
-            Z = Z * np.float32(w)
-        if not np.isfinite(Z).all():
-            raise ValueError(f"member {name!r} produced non-finite values.")
-        return Z.astype(np.float32, copy=False)
+        return concatenate(blocks, n_rows(X)) if keep else None
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "transformers_")
@@ -753,16 +479,15 @@ class UniversalProfile(FeatureUnion):
             raise ValueError(
                 f"{type(self).__name__} was fitted on {fitted} and cannot transform {given}."
             )
-        routed = self._routed("transform", params, [name for name, _ in self.transformers_])
-        n = _num_samples(X)
+        routed = routed_params(self, "transform", params, [name for name, _ in self.transformers_])
+        n = n_rows(X)
         step = n if self.chunk_size is None else self.chunk_size
         if n <= step:
             return self._transform_chunk(X, routed, None)
         out: np.ndarray | None = None
         for start in range(0, n, step):
             stop = min(start + step, n)
-            part = X.iloc[start:stop] if kind == EVENTS else _safe_indexing(X, slice(start, stop))
-            block = self._transform_chunk(part, routed, (start, stop, n))
+            block = self._transform_chunk(rows(X, start, stop), routed, (start, stop, n))
             if out is None:
                 out = np.empty((n, block.shape[1]), dtype=np.float32)
             out[start:stop] = block
@@ -772,13 +497,13 @@ class UniversalProfile(FeatureUnion):
         self, X: Any, routed: dict, where: tuple[int, int, int] | None
     ) -> np.ndarray:
         results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(_transform_member)(est, self.postprocessors_[name], X, routed.get(name, {}))
+            delayed(transform_member)(est, self.postprocessors_[name], X, routed.get(name, {}))
             for name, est in self.transformers_
         )
         blocks = []
         times = []
         for (name, _), (Z, seconds) in zip(self.transformers_, results, strict=True):
-            blocks.append(self._finish_block(name, Z))
+            blocks.append(finish_block(name, Z, member_weight(self.transformer_weights, name)))
             times.append(f"{name} {seconds:.1f} s")
         if self.verbose and where is not None:
             start, stop, n = where
@@ -786,13 +511,9 @@ class UniversalProfile(FeatureUnion):
                 f"[UniversalProfile] transform users {start:,}-{stop:,} of {n:,}: "
                 + ", ".join(times)
             )
-        if not blocks:
-            return np.zeros((_num_samples(X), 0), dtype=np.float32)
-        return np.hstack(blocks)
+        return concatenate(blocks, n_rows(X))
 
-    def _iter_fitted(self) -> Iterator[tuple[str, Any]]:
-        check_is_fitted(self)
-        yield from self.transformers_
+    # ------------------------------------------------------------ fitted attributes
 
     def get_feature_names_out(self, input_features: Iterable[str] | None = None) -> np.ndarray:
         """Output names: ``<member>__<name>`` (``<member>__pca<i>`` after PCA).
@@ -809,12 +530,13 @@ class UniversalProfile(FeatureUnion):
         pairs = self._member_feature_names(input_features)
         if not pairs:
             return np.asarray([], dtype=object)
-        return self._add_prefix_for_feature_names_out(pairs)
+        return prefixed_names(pairs, self.verbose_feature_names_out)
 
     def _member_feature_names(self, input_features: Any = None) -> list[tuple[str, Any]]:
         """``(member, its output names)`` in output order (after its PCA, if any)."""
+        check_is_fitted(self)
         pairs = []
-        for name, est in self._iter_fitted():
+        for name, est in self.transformers_:
             names = est.get_feature_names_out(input_features)
             pipe = self.postprocessors_[name]
             if pipe is not None and "pca" in pipe.named_steps:
@@ -857,26 +579,8 @@ class UniversalProfile(FeatureUnion):
                 return est.feature_names_in_
         raise AttributeError(f"{type(self).__name__} has no feature_names_in_.")
 
-    def set_output(self, *, transform: str | None = None) -> UniversalProfile:
-        """Set the output container of ``transform`` and ``fit_transform``.
-
-        The members are called for numpy output internally; only the profile's
-        output is wrapped (pandas output keeps the user-id index of an event frame).
-
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"}, default=None
-            ``None``: unchanged.
-
-        Returns
-        -------
-        self : UniversalProfile
-        """
-        super(FeatureUnion, self).set_output(transform=transform)
-        return self
-
     def __sklearn_tags__(self):
-        tags = super(FeatureUnion, self).__sklearn_tags__()
+        tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.input_tags.allow_nan = False
         tags.array_api_support = False

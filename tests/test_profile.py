@@ -5,12 +5,14 @@ import copy
 import io
 import warnings
 from contextlib import redirect_stdout
+from typing import ClassVar
 
 import joblib
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -291,13 +293,89 @@ def test_chunked_transform_equals_unchunked(gru_profile, events):
     exact = classic_only.transform(events)
     classic_only.set_params(chunk_size=100)
     np.testing.assert_array_equal(classic_only.transform(events), exact)
-    # fit_transform on more users than a chunk: fit, then the chunked transform
+    # fit_transform on more users than a chunk: each member's output computed once
     np.testing.assert_allclose(
         UniversalProfile(classic(), chunk_size=100).fit_transform(events),
         exact,
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+class SpyCounts(EventCountEmbedder):
+    """Records the users each call embeds (shared by the profile's clones)."""
+
+    calls: ClassVar[list] = []
+
+    def fit(self, X, y=None):
+        self.calls.append(("fit", len(X)))
+        return super().fit(X, y)
+
+    def fit_transform(self, X, y=None, **params):
+        self.calls.append(("fit_transform", len(X)))
+        return super().fit_transform(X, y)
+
+    def transform(self, X):
+        self.calls.append(("transform", len(X)))
+        return super().transform(X)
+
+
+@pytest.mark.parametrize("postprocess", ["auto", None])
+def test_fit_transform_computes_each_output_once_above_chunk_size(events, postprocess):
+    SpyCounts.calls.clear()
+    profile = UniversalProfile([("spy", SpyCounts())], postprocess=postprocess, chunk_size=100)
+    out = profile.fit_transform(events)
+    assert SpyCounts.calls == [("fit_transform", len(events))]
+    SpyCounts.calls.clear()
+    np.testing.assert_allclose(profile.transform(events), out, rtol=1e-5, atol=1e-6)
+    assert SpyCounts.calls == [("transform", 100)] * 5  # transform: in chunks
+    SpyCounts.calls.clear()
+    profile.fit(events)
+    expected = [("fit_transform" if postprocess else "fit", len(events))]
+    assert SpyCounts.calls == expected  # fit: an output only to fit the post-processing
+
+
+class WeightedCounts(EventCountEmbedder):
+    """Records the ``sample_weight`` its ``fit`` receives."""
+
+    seen: ClassVar[list] = []
+
+    def fit(self, X, y=None, sample_weight=None):
+        self.seen.append(sample_weight)
+        return super().fit(X, y)
+
+
+def test_metadata_routing(events):
+    WeightedCounts.seen.clear()
+    weights = np.arange(len(events), dtype=float)
+    with config_context(enable_metadata_routing=True):
+        member = WeightedCounts().set_fit_request(sample_weight=True)
+        members = [("w", member), ("c", EventCountEmbedder())]
+        UniversalProfile(members, postprocess=None).fit(events, sample_weight=weights)
+    assert len(WeightedCounts.seen) == 1 and WeightedCounts.seen[0] is weights
+    profile = UniversalProfile(classic()).fit(events)
+    with pytest.raises(ValueError, match="enable_metadata_routing"):
+        profile.transform(events, sample_weight=weights)
+
+
+def test_set_params_replaces_members_and_sets_nested_parameters(events):
+    profile = UniversalProfile(classic())
+    params = profile.get_params(deep=True)
+    assert params["counts"] is profile["counts"] and params["counts__top_k"] == 3
+    members = profile.transformer_list
+    profile.set_params(svd_url="drop", counts__top_k=2, chunk_size=7)
+    assert dict(profile.transformer_list)["svd_url"] == "drop"
+    assert type(profile.transformer_list) is list and members[2][1] != "drop"
+    assert profile["counts"].top_k == 2 and profile.chunk_size == 7
+    with pytest.raises(ValueError, match="nope"):
+        profile.set_params(nope__x=1)
+    with pytest.raises(KeyError):
+        profile[0]
+    # an invalid transformer_list is reported by fit, not by get_params / set_params
+    broken = UniversalProfile(["counts"]).set_params(chunk_size=5)
+    assert "counts" not in broken.get_params(deep=True)
+    with pytest.raises(TypeError, match="transformer_list"):
+        broken.fit(events)
 
 
 def test_new_users_and_empty_histories(gru_profile, events):
