@@ -45,6 +45,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from sklearn_ubp import EventView, UniversalProfile
+from sklearn_ubp._arrow import US_PER_DAY, timestamp_to_us
 from sklearn_ubp.datasets import load_cdnow, load_tafeng, make_events
 from sklearn_ubp.evaluation import (
     evaluate,
@@ -99,7 +100,7 @@ def bgnbd(X: pd.DataFrame, cut: pd.Timestamp) -> np.ndarray:
     from lifetimes import BetaGeoFitter
 
     view = EventView(X)
-    day = view.times() // 86_400_000_000
+    day = view.times() // US_PER_DAY
     user = view.user_of_event()
     pairs = np.unique(np.stack([user, day]), axis=1)
     n_days = np.bincount(pairs[0], minlength=view.n_users)
@@ -109,7 +110,7 @@ def bgnbd(X: pd.DataFrame, cut: pd.Timestamp) -> np.ndarray:
     np.maximum.at(last, pairs[0], pairs[1])
     frequency = (n_days - 1).astype(float)
     recency = (last - first).astype(float)
-    T = (cut.value // 86_400_000_000_000 - first).astype(float)
+    T = (timestamp_to_us(cut) // US_PER_DAY - first).astype(float)
     model = BetaGeoFitter(penalizer_coef=0.0).fit(frequency, recency, T)
     expected = model.conditional_expected_number_of_purchases_up_to_time(
         HORIZON_DAYS, frequency, recency, T
