@@ -211,12 +211,67 @@ def group_events(
     >>> frame["sku"].tolist()
     [[None, 8], [9, 7]]
     """
+    named = _named_tables(events)
+    n_per, id_parts, time_parts, fields = _read_tables(
+        named, user, time, event_type, columns, code_columns, time_unit
+    )
+    ids = _unify(id_parts, user) if len(id_parts) > 1 else id_parts[0]
+    times = time_parts[0] if len(time_parts) == 1 else np.concatenate(time_parts)
+    n_events = len(ids)
+    codes, index = _user_codes(ids, users, user)
+    types = (named, event_type, n_per)
+    return _sorted_frame(codes[:n_events], index, times, types, fields)
+
+
+def _sorted_frame(
+    codes: np.ndarray,
+    index: pd.Index,
+    times: np.ndarray,
+    types: tuple[list[tuple[str | None, pa.Table]], str, list[int]],
+    fields: dict[str, list[pa.Array | None]],
+) -> pd.DataFrame:
+    """The event frame: events sorted by (user code, time), one list per user and field."""
+    named, event_type, n_per = types
+    n_events, n_users = codes.size, len(index)
+    perm, sorted_times = _sort_permutation(codes, n_users, times)
+    counts = np.bincount(codes, minlength=n_users)
+    offsets_np = np.zeros(n_users + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets_np[1:])
+    offsets = pa.array(offsets_np.astype(np.int32) if n_events < 2**31 else offsets_np)
+    take = pa.array(perm)
+
+    data = {TIME: _as_list(pa.array(sorted_times.astype("datetime64[us]")), offsets)}
+    types = _event_types(named, event_type, n_per, perm)
+    if types is not None:
+        data[EVENT_TYPE] = _as_list(types, offsets)
+    for name, parts in fields.items():
+        if name in (TIME, EVENT_TYPE):
+            raise ValueError(f"field {name!r} clashes with an output column name; rename it.")
+        filled = [p if p is not None else pa.nulls(n) for p, n in zip(parts, n_per, strict=True)]
+        column = _unify(filled, name) if len(filled) > 1 else filled[0]
+        data[name] = _as_list(column.take(take), offsets)
+    return pd.DataFrame(data, index=index)
+
+
+def _named_tables(events: Any) -> list[tuple[str | None, pa.Table]]:
+    """``(event type or None, Arrow table)`` pairs: one per table of a dict, or one."""
     if isinstance(events, Mapping):
         if not events:
             raise ValueError("events: the dict of tables is empty.")
-        named = [(str(k), as_arrow_table(v, what=f"events[{k!r}]")) for k, v in events.items()]
-    else:
-        named = [(None, as_arrow_table(events))]
+        return [(str(k), as_arrow_table(v, what=f"events[{k!r}]")) for k, v in events.items()]
+    return [(None, as_arrow_table(events))]
+
+
+def _read_tables(
+    named: list[tuple[str | None, pa.Table]],
+    user: str,
+    time: str,
+    event_type: str,
+    columns: Sequence[str] | None,
+    code_columns: Sequence[str],
+    time_unit: str | None,
+) -> tuple[list[int], list[pa.Array], list[np.ndarray], dict[str, list[pa.Array | None]]]:
+    """Rows, user ids, times (us) and fields of each table (``None``: a field it lacks)."""
     n_per = []
     id_parts, time_parts, aware_flags = [], [], []
     fields: dict[str, list[pa.Array | None]] = {}
@@ -258,10 +313,11 @@ def group_events(
             f"column {time!r} mixes timezone-aware tables {which} with naive ones; make "
             "them all aware (they are converted to UTC) or all naive."
         )
+    return n_per, id_parts, time_parts, fields
 
-    ids = _unify(id_parts, user) if len(id_parts) > 1 else id_parts[0]
-    times = time_parts[0] if len(time_parts) == 1 else np.concatenate(time_parts)
-    n_events = len(ids)
+
+def _user_codes(ids: pa.Array, users: Any, user: str) -> tuple[np.ndarray, pd.Index]:
+    """Dense user codes of the events' ids, then of ``users``, and the sorted ids."""
     if users is not None:
         extra = normalize_type(pa.array(np.asarray(users)))
         if extra.type != ids.type and len(extra):
@@ -271,34 +327,22 @@ def group_events(
         raise ValueError(
             f"user id column {user!r} has {ids.null_count} missing (null/NaN) value(s); every event needs a user."
         )
-    codes, index = _factorize_users(ids.to_numpy(zero_copy_only=False), user)
-    codes = codes[:n_events]
-    n_users = len(index)
+    return _factorize_users(ids.to_numpy(zero_copy_only=False), user)
 
-    perm, sorted_times = _sort_permutation(codes, n_users, times)
-    counts = np.bincount(codes, minlength=n_users)
-    offsets_np = np.zeros(n_users + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets_np[1:])
-    offsets = pa.array(offsets_np.astype(np.int32) if n_events < 2**31 else offsets_np)
-    take = pa.array(perm)
 
-    data = {TIME: _as_list(pa.array(sorted_times.astype("datetime64[us]")), offsets)}
+def _event_types(
+    named: list[tuple[str | None, pa.Table]], event_type: str, n_per: list[int], perm: np.ndarray
+) -> pa.Array | None:
+    """The sorted events' types (dictionary-encoded), or ``None`` when there are none."""
     if named[0][0] is not None:
         labels = pa.array([k for k, _ in named], pa.string())
         type_codes = np.repeat(np.arange(len(named), dtype=_index_dtype(len(named))), n_per)
-        types = pa.DictionaryArray.from_arrays(pa.array(type_codes[perm]), labels)
-        data[EVENT_TYPE] = _as_list(types, offsets)
-    elif event_type in named[0][1].column_names:
+        return pa.DictionaryArray.from_arrays(pa.array(type_codes[perm]), labels)
+    if event_type in named[0][1].column_names:
         raw = normalize_type(named[0][1].column(event_type))
         if not pa.types.is_dictionary(raw.type):
             raw = pc.dictionary_encode(raw.cast(pa.string()))
         index_type = pa.from_numpy_dtype(_index_dtype(len(raw.dictionary)))
         encoded = raw.cast(pa.dictionary(index_type, pa.string()))
-        data[EVENT_TYPE] = _as_list(encoded.take(take), offsets)
-    for name, parts in fields.items():
-        if name in (TIME, EVENT_TYPE):
-            raise ValueError(f"field {name!r} clashes with an output column name; rename it.")
-        filled = [p if p is not None else pa.nulls(n) for p, n in zip(parts, n_per, strict=True)]
-        column = _unify(filled, name) if len(filled) > 1 else filled[0]
-        data[name] = _as_list(column.take(take), offsets)
-    return pd.DataFrame(data, index=index)
+        return encoded.take(pa.array(perm))
+    return None
