@@ -14,6 +14,7 @@ import numpy as np
 
 from ..._arrow import US_PER_DAY
 
+#: Seconds per day (the generator works in whole seconds from the start of the log).
 DAY_SECONDS = US_PER_DAY // 1_000_000
 #: Shares of the event types in the full release (175.6M events, participants' count).
 DEFAULT_SHARES: dict[str, float] = {
