@@ -66,6 +66,14 @@ class GRUSequenceAutoencoder(EventTransformer):
     rows. A fitted model pickles (``joblib.dump``) without any CUDA state, and loads
     and transforms on a CPU-only machine whatever device it trained on.
 
+    **Training faults** stop ``fit`` with a message, never a silently broken model:
+    every parameter (``n_components`` against the number of users included) is checked
+    before training starts; array input whose standardisation overflows float64 is
+    refused naming the field; and a batch loss that is not finite, or above
+    1000 x max(the first training batch's loss, 1), stops training at that batch with a
+    ``FloatingPointError`` naming the epoch, the batch, the loss and the likely causes
+    (a learning rate too high, inputs of an extreme scale).
+
     On a **2-D numeric array** each row is one equal-length numeric sequence (column
     ``j`` = step ``j``). The same model and training code run on it: a linear layer
     reads each (standardised) value, a learned vector marks ``BOS``, and the one
@@ -142,8 +150,8 @@ class GRUSequenceAutoencoder(EventTransformer):
         callback)`` pairs) run after the estimator's own (gradient clipping, early
         stopping, progress bar), e.g. a learning-rate scheduler or a logger. They are
         used as given (not copied), so their state after ``fit`` is the training's;
-        the names ``clip``, ``early_stopping``, ``progress`` and skorch's defaults are
-        taken. Checked in ``fit`` (``ValueError`` naming the item).
+        the names ``clip``, ``loss_guard``, ``early_stopping``, ``progress``,
+        ``checkpoint``, ``resume`` and skorch's defaults are taken. Checked in ``fit`` (``ValueError`` naming the item).
     device : str, default="cpu"
         Torch device for training and inference, e.g. ``"cuda"``. The fitted model
         is kept on the CPU, so a model trained on a GPU loads and transforms on a
@@ -299,6 +307,13 @@ class GRUSequenceAutoencoder(EventTransformer):
         Returns
         -------
         self : GRUSequenceAutoencoder
+
+        Raises
+        ------
+        ValueError
+            A bad parameter or input, before any training.
+        FloatingPointError
+            Training diverged: a batch loss not finite, or exploded (see above).
         """
         self._fit(X)
         return self
@@ -327,6 +342,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         seqs = self._fit_sequences(data)
+        self._check_n_components(len(seqs))
         module_params = self._module_params()
         criterion_params = {k: module_params[k] for k in ("reconstruct", "numeric")}
         model = ModelSpec(SequenceAutoencoder, module_params, ReconstructionLoss, criterion_params)
@@ -338,27 +354,41 @@ class GRUSequenceAutoencoder(EventTransformer):
         latent = encode_sequences(self.module_, seqs, self.device, self.hidden_size)
         self.pca_ = None
         if self.n_components is not None:
-            n = len(seqs)
-            if self.n_components > min(n, self.hidden_size):
-                raise ValueError(
-                    f"n_components={self.n_components} must be at most min(n_users, "
-                    f"hidden_size) = {min(n, self.hidden_size)}."
-                )
             self.pca_ = PCA(self.n_components, random_state=seed).fit(latent)
             latent = self.pca_.transform(latent)
         self._n_features_out = latent.shape[1]
         return latent
 
+    def _check_n_components(self, n_users: int) -> None:
+        """``n_components`` against the data, before any training."""
+        if self.n_components is not None and self.n_components > min(n_users, self.hidden_size):
+            raise ValueError(
+                f"n_components={self.n_components} must be at most min(n_users, "
+                f"hidden_size) = {min(n_users, self.hidden_size)}."
+            )
+
+    def _fit_array(self, X: np.ndarray) -> Sequences:
+        """Standardise the array's values (refused when that overflows float64)."""
+        self.fields_ = ["value"]
+        self.reconstruct_ = ["value"]
+        self.vocabularies_ = []
+        self.reference_time_ = None
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = float(X.mean()), float(X.std())
+            z = (X - mean) / (std if std > 0 else 1.0)
+        if not (np.isfinite(mean) and np.isfinite(std) and np.isfinite(z).all()):
+            raise ValueError(
+                f"field 'value' (the array's values, largest magnitude "
+                f"{float(np.abs(X).max()):.3g}): standardising them overflows float64 "
+                f"(mean {mean:.3g}, standard deviation {std:.3g}); rescale the input."
+            )
+        self.mean_ = mean
+        self.scale_ = std if std > 0 else 1.0
+        return numeric_sequences(z)
+
     def _fit_sequences(self, data: EventView | np.ndarray) -> Sequences:
         if self.input_kind_ == ARRAY:
-            self.fields_ = ["value"]
-            self.reconstruct_ = ["value"]
-            self.vocabularies_ = []
-            self.reference_time_ = None
-            self.mean_ = float(data.mean())
-            std = float(data.std())
-            self.scale_ = std if std > 0 else 1.0
-            return numeric_sequences((data - self.mean_) / self.scale_)
+            return self._fit_array(data)
         view = data
         fields = resolve_fields(self.fields, view)
         if not fields:

@@ -469,6 +469,37 @@ def test_bad_parameters(events, params, match):
         GRUSequenceAutoencoder(**{**TINY, **params}).fit(events.iloc[:50])
 
 
+class TrainingStarts(Callback):
+    """Records whether training started."""
+
+    started = False
+
+    def on_train_begin(self, net, **kwargs):
+        type(self).started = True
+
+
+def test_parameters_are_checked_before_any_training(events):
+    with pytest.raises(ValueError, match="n_components=9 must be at most"):
+        GRUSequenceAutoencoder(**{**TINY, "n_components": 9, "callbacks": [TrainingStarts()]}).fit(
+            events.iloc[:50]
+        )
+    assert not TrainingStarts.started
+
+
+def test_a_diverging_training_stops_naming_the_loss(events):
+    with pytest.raises(FloatingPointError, match=r"epoch 1, training batch \d+: the loss") as e:
+        GRUSequenceAutoencoder(**{**TINY, "lr": 1e6}).fit(events.iloc[:300])
+    assert "learning rate too high (lr=1e+06" in str(e.value) and "scale" in str(e.value)
+
+
+def test_array_values_that_overflow_are_refused_before_training():
+    X = np.full((30, 4), 1e300) * np.arange(4)
+    with pytest.raises(ValueError, match="field 'value'.*overflows float64"):
+        GRUSequenceAutoencoder(**{**TINY, "callbacks": [TrainingStarts()]}).fit(X)
+    assert not TrainingStarts.started
+    assert GRUSequenceAutoencoder(**TINY).fit(X * 1e-290).scale_ > 0  # large but finite
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 def test_cuda_without_cuda_is_a_clear_error(events):
     with pytest.raises(ValueError, match="CUDA is not available"):

@@ -14,7 +14,9 @@ from sklearn_ubp._torch import (
     SequenceAutoencoder,
     SequenceDataset,
     TrainingConfig,
+    TrainingDivergedError,
     check_callbacks,
+    check_loss,
     encode_sequences,
     holdout_split,
     inference_device,
@@ -91,3 +93,14 @@ def test_train_net_is_seeded_and_ends_on_the_cpu():
     a, b = (encode_sequences(r.net.module_, seqs, "cpu", 4) for r in runs)
     assert a.dtype == np.float32 and a.shape == (60, 4)
     np.testing.assert_array_equal(a, b)
+
+
+def test_check_loss_rule():
+    kw = {"epoch": 2, "batch": "training batch 3", "lr": 0.1}
+    check_loss(999.0, 0.001, **kw)  # the floor: 1000 x max(first, 1)
+    check_loss(2e4, 20.0, **kw)
+    with pytest.raises(TrainingDivergedError, match="epoch 2, training batch 3: the loss 1001"):
+        check_loss(1001.0, 0.5, **kw)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(FloatingPointError, match="is not finite.*lr=0.1"):
+            check_loss(bad, 1.0, **kw)

@@ -7,14 +7,20 @@ from typing import Any
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping, ProgressBar
 from skorch.helper import predefined_split
 
 from .._sequences import Sequences
 from ._batching import LengthBatches, SequenceDataset
-from ._training import GRADIENT_CLIP, ModelSpec, TrainingConfig, fused_adam_available
+from ._training import (
+    GRADIENT_CLIP,
+    ModelSpec,
+    TrainingConfig,
+    check_loss,
+    fused_adam_available,
+)
 
-__all__ = ["SelfSupervisedNet", "build_net", "member_callbacks", "release_net"]
+__all__ = ["LossGuard", "SelfSupervisedNet", "build_net", "member_callbacks", "release_net"]
 
 
 class SelfSupervisedNet(NeuralNet):
@@ -25,14 +31,43 @@ class SelfSupervisedNet(NeuralNet):
         return self.criterion_(y_pred)
 
 
+class LossGuard(Callback):
+    """Stops training at the first batch whose loss is not finite or exploded.
+
+    After every training and validation batch, its loss (as skorch recorded it, so no
+    extra device sync) goes through :func:`._training.check_loss` against the first
+    training batch's loss (read from the history, so a resumed training keeps it).
+    """
+
+    def on_epoch_begin(self, net: Any, dataset_train: Any = None, **kwargs: Any) -> None:
+        self.counts_ = {"train": 0, "valid": 0}
+
+    def on_batch_end(self, net: Any, batch: Any = None, training: bool = False, **kwargs: Any):
+        prefix = "train" if training else "valid"
+        self.counts_[prefix] += 1
+        loss = net.history[-1, "batches", -1, f"{prefix}_loss"]
+        first = net.history[0, "batches", 0, "train_loss"]
+        name = "training" if training else "validation"
+        check_loss(
+            float(loss),
+            float(first),
+            epoch=int(net.history[-1, "epoch"]),
+            batch=f"{name} batch {self.counts_[prefix]}",
+            lr=float(net.lr),
+        )
+
+
 def _silent(*args: Any, **kwargs: Any) -> None:
     """Early stopping's sink when not verbose (a function, so that the net pickles)."""
 
 
 def member_callbacks(config: TrainingConfig, *, has_valid: bool) -> list:
-    """Gradient clipping, early stopping (with a hold-out), a progress bar (verbose),
-    then ``config.callbacks``."""
-    callbacks: list = [("clip", GradientNormClipping(gradient_clip_value=GRADIENT_CLIP))]
+    """Gradient clipping, the loss guard, early stopping (with a hold-out), a progress
+    bar (verbose), then ``config.callbacks``."""
+    callbacks: list = [
+        ("clip", GradientNormClipping(gradient_clip_value=GRADIENT_CLIP)),
+        ("loss_guard", LossGuard()),
+    ]
     if has_valid:
         sink = print if config.verbose else _silent
         stopping = EarlyStopping(

@@ -21,13 +21,16 @@ from .._sequences import Sequences
 from ._batching import SequenceDataset
 
 __all__ = [
+    "EXPLOSION_FACTOR",
     "GRADIENT_CLIP",
     "ModelSpec",
     "OWN_CALLBACKS",
     "TRAINING_CONSTRAINTS",
     "TrainedNet",
     "TrainingConfig",
+    "TrainingDivergedError",
     "check_callbacks",
+    "check_loss",
     "epoch_history",
     "fused_adam_available",
     "holdout_split",
@@ -36,6 +39,9 @@ __all__ = [
 
 #: Gradients are clipped to this total L2 norm in training.
 GRADIENT_CLIP = 1.0
+#: A batch loss above this many times ``max(first training batch's loss, 1)`` stops
+#: training as diverged (see :func:`check_loss`).
+EXPLOSION_FACTOR = 1e3
 #: Names of the callbacks a member's net has without ``callbacks``: skorch's defaults
 #: and the member's own (gradient clipping, early stopping, progress bar).
 OWN_CALLBACKS = (
@@ -44,6 +50,7 @@ OWN_CALLBACKS = (
     "valid_loss",
     "print_log",
     "clip",
+    "loss_guard",
     "early_stopping",
     "progress",
 )
@@ -59,6 +66,35 @@ TRAINING_CONSTRAINTS: dict = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Training stopped because a batch loss was not finite or exploded.
+
+    Raised by :func:`check_loss` during ``fit``; the message names the epoch, the batch,
+    the loss and the likely causes.
+    """
+
+
+def check_loss(loss: float, first: float, *, epoch: int, batch: str, lr: float) -> None:
+    """Raise :class:`TrainingDivergedError` unless the batch loss ``loss`` is sane.
+
+    The rule: ``loss`` must be finite and at most :data:`EXPLOSION_FACTOR` times
+    ``max(first, 1)``, where ``first`` is the loss of the first training batch of the
+    training (the floor of 1 keeps a tiny first loss from making every later one an
+    explosion). ``batch`` names the batch in the message, e.g. ``"training batch 3 of
+    12"``.
+    """
+    limit = EXPLOSION_FACTOR * max(first, 1.0) if np.isfinite(first) else np.inf
+    if np.isfinite(loss) and loss <= limit:
+        return
+    what = "is not finite" if not np.isfinite(loss) else f"exceeds {limit:.4g}"
+    raise TrainingDivergedError(
+        f"training diverged at epoch {epoch}, {batch}: the loss {loss:.4g} {what} "
+        f"({EXPLOSION_FACTOR:g} x max(first batch's loss {first:.4g}, 1)). Likely causes: "
+        f"a learning rate too high (lr={lr:g}; try 10 times lower) or input values of an "
+        "extreme scale (rescale or clip them)."
+    )
 
 
 @dataclass(frozen=True)
