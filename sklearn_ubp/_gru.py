@@ -148,10 +148,24 @@ class GRUSequenceAutoencoder(EventTransformer):
     callbacks : list of skorch callbacks, optional
         Extra ``skorch.callbacks.Callback`` instances (or classes, or ``(name,
         callback)`` pairs) run after the estimator's own (gradient clipping, early
-        stopping, progress bar), e.g. a learning-rate scheduler or a logger. They are
-        used as given (not copied), so their state after ``fit`` is the training's;
-        the names ``clip``, ``loss_guard``, ``early_stopping``, ``progress``,
-        ``checkpoint``, ``resume`` and skorch's defaults are taken. Checked in ``fit`` (``ValueError`` naming the item).
+        stopping, progress bar, checkpoints), e.g. a learning-rate scheduler or a
+        logger. They are used as given (not copied), so their state after ``fit`` is
+        the training's; the names ``clip``, ``loss_guard``, ``early_stopping``,
+        ``progress``, ``checkpoint``, ``resume`` and skorch's defaults are taken.
+        Checked in ``fit`` (``ValueError`` naming the item).
+    checkpoint : str or path-like, optional
+        A folder (created if needed) where training saves a checkpoint after every
+        epoch and at its end: skorch's ``Checkpoint`` files (the module, the
+        optimizer's state, the history) and the rest of the training's state (torch's
+        random state, early stopping's state, a fingerprint of the parameters, seed
+        and data). A checkpoint is written into a new subfolder, then published by
+        one atomic rename, so a training killed at any point leaves the last complete
+        one. A later ``fit`` with the same folder resumes it (skorch's
+        ``LoadInitState``): it trains only the epochs left (none, when that training
+        had finished), and, with the same ``random_state``, gives the same model as a
+        training never interrupted. A folder holding a checkpoint of another training
+        (other parameters, seed or data) raises ``ValueError``; the state of
+        ``callbacks`` is not saved. ``None``: no checkpoints.
     device : str, default="cpu"
         Torch device for training and inference, e.g. ``"cuda"``. The fitted model
         is kept on the CPU, so a model trained on a GPU loads and transforms on a
@@ -263,6 +277,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         validation_fraction: float = 0.1,
         patience: int = 3,
         callbacks: Sequence | None = None,
+        checkpoint: Any = None,
         device: str = "cpu",
         random_state: Any = None,
         verbose: bool = False,
@@ -286,6 +301,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.callbacks = callbacks
+        self.checkpoint = checkpoint
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

@@ -545,3 +545,88 @@ def test_array_sequences_are_reconstructed():
 
     target = np.c_[np.sin(phase + 11 * 0.6), np.cos(phase + 11 * 0.6)]
     assert LinearRegression().fit(emb, target).score(emb, target) > 0.8
+
+
+# ------------------------------------------------------------------ checkpoints
+
+#: Training stopped early (patience 1) after a few epochs: resuming must restore
+#: early stopping's state too.
+CHECKPOINTED = {**TINY, "max_epochs": 5, "max_length": 16, "lr": 0.05, "patience": 1}
+
+
+class Crash(Callback):
+    """Raises in the 2nd training batch of epoch ``epoch``; or SIGKILLs its process
+    there when the environment variable ``UBP_TEST_SIGKILL`` is set."""
+
+    def __init__(self, epoch=3):
+        self.epoch = epoch
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.epoch and len(net.history[-1]["batches"]) == 2:
+            if os.environ.get("UBP_TEST_SIGKILL"):
+                import signal
+
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError("crash")
+
+
+class Epochs(Callback):
+    """Counts the epochs run."""
+
+    def initialize(self):
+        self.n_ = 0
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.n_ += 1
+
+
+def test_checkpoint_resumes_a_crashed_training(events, tmp_path):
+    data = events.iloc[:300]
+    plain = GRUSequenceAutoencoder(**CHECKPOINTED).fit(data)
+    with pytest.raises(RuntimeError, match="crash"):
+        GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=tmp_path, callbacks=[Crash()]).fit(data)
+    assert (tmp_path / "latest").read_text().startswith("epoch-0002-")
+    epochs = Epochs()
+    resumed = GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=tmp_path, callbacks=[epochs])
+    resumed.fit(data)
+    assert epochs.n_ == len(plain.history_) - 2  # the epochs left only
+    assert resumed.best_epoch_ == plain.best_epoch_ < len(plain.history_)  # stopped early
+    for a, b in zip(resumed.history_, plain.history_, strict=True):
+        assert (a["train_loss"], a["valid_loss"]) == (b["train_loss"], b["valid_loss"])
+    np.testing.assert_array_equal(resumed.transform(data), plain.transform(data))
+    # a finished training: a later fit loads it and trains no epoch
+    again = GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=str(tmp_path), callbacks=[epochs])
+    np.testing.assert_array_equal(again.fit_transform(data), plain.transform(data))
+    assert epochs.n_ == 0 and len(list(tmp_path.glob("epoch-*"))) == 1
+    with pytest.raises(ValueError, match="checkpoint of another training"):
+        GRUSequenceAutoencoder(**{**CHECKPOINTED, "lr": 0.01}, checkpoint=tmp_path).fit(data)
+    with pytest.raises(ValueError, match="checkpoint must be a folder"):
+        GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=tmp_path / "latest").fit(data)
+
+
+@pytest.mark.slow
+def test_checkpoint_resumes_a_training_killed_by_sigkill(events, tmp_path):
+    import subprocess
+    import sys
+
+    data = events.iloc[:300]
+    data.to_pickle(tmp_path / "events.pkl")
+    folder = tmp_path / "checkpoints"
+    code = (
+        "import pandas as pd\n"
+        "from test_gru import CHECKPOINTED, Crash\n"
+        "from sklearn_ubp import GRUSequenceAutoencoder\n"
+        f"data = pd.read_pickle({str(tmp_path / 'events.pkl')!r})\n"
+        f"GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint={str(folder)!r}, "
+        "callbacks=[Crash(epoch=3)]).fit(data)\n"
+    )
+    env = {**os.environ, "UBP_TEST_SIGKILL": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
+    killed = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT)
+    assert killed.returncode == -9  # SIGKILL, mid-epoch 3
+    assert (folder / "latest").read_text().startswith("epoch-0002-")
+    resumed = GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=folder).fit(data)
+    plain = GRUSequenceAutoencoder(**CHECKPOINTED).fit(data)
+    np.testing.assert_array_equal(resumed.transform(data), plain.transform(data))
+    assert [h["train_loss"] for h in resumed.history_] == [h["train_loss"] for h in plain.history_]

@@ -12,6 +12,7 @@ from skorch.helper import predefined_split
 
 from .._sequences import Sequences
 from ._batching import LengthBatches, SequenceDataset
+from ._checkpoint import EpochCheckpoint, ResumeFromCheckpoint
 from ._training import (
     GRADIENT_CLIP,
     ModelSpec,
@@ -29,6 +30,14 @@ class SelfSupervisedNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop, for the epochs left after a resumed checkpoint (none when it
+        had finished)."""
+        if epochs is None:
+            done = getattr(self, "resumed_done_", False)
+            epochs = 0 if done else max(self.max_epochs - len(self.history), 0)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
 
 class LossGuard(Callback):
@@ -61,9 +70,10 @@ def _silent(*args: Any, **kwargs: Any) -> None:
     """Early stopping's sink when not verbose (a function, so that the net pickles)."""
 
 
-def member_callbacks(config: TrainingConfig, *, has_valid: bool) -> list:
+def member_callbacks(config: TrainingConfig, *, has_valid: bool, fingerprint: str = "") -> list:
     """Gradient clipping, the loss guard, early stopping (with a hold-out), a progress
-    bar (verbose), then ``config.callbacks``."""
+    bar (verbose), the checkpoint and its resumption (``config.checkpoint``), then
+    ``config.callbacks``."""
     callbacks: list = [
         ("clip", GradientNormClipping(gradient_clip_value=GRADIENT_CLIP)),
         ("loss_guard", LossGuard()),
@@ -76,6 +86,9 @@ def member_callbacks(config: TrainingConfig, *, has_valid: bool) -> list:
         callbacks.append(("early_stopping", stopping))
     if config.verbose:
         callbacks.append(("progress", ProgressBar()))
+    if config.checkpoint is not None:
+        checkpoint = EpochCheckpoint(config.checkpoint, fingerprint)
+        callbacks += [("checkpoint", checkpoint), ("resume", ResumeFromCheckpoint(checkpoint))]
     return callbacks + list(config.callbacks)
 
 
@@ -85,6 +98,7 @@ def build_net(
     device: torch.device,
     valid: Sequences | None,
     seed: int,
+    fingerprint: str = "",
 ) -> SelfSupervisedNet:
     """The net that trains ``model`` with Adam (fused where torch has it for
     ``device``) on length-bucketed batches, early stopping on ``valid`` if given."""
@@ -104,7 +118,7 @@ def build_net(
         iterator_train__rng=np.random.default_rng(seed),
         iterator_valid=LengthBatches,
         train_split=None if valid is None else predefined_split(SequenceDataset(valid)),
-        callbacks=member_callbacks(config, has_valid=valid is not None),
+        callbacks=member_callbacks(config, has_valid=valid is not None, fingerprint=fingerprint),
         device=str(device),
         verbose=int(config.verbose),
     )

@@ -6,6 +6,7 @@ trains (skorch stays unimported until then).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ __all__ = [
     "TrainingConfig",
     "TrainingDivergedError",
     "check_callbacks",
+    "check_checkpoint",
     "check_loss",
     "epoch_history",
     "fused_adam_available",
@@ -53,6 +55,8 @@ OWN_CALLBACKS = (
     "loss_guard",
     "early_stopping",
     "progress",
+    "checkpoint",
+    "resume",
 )
 #: ``_parameter_constraints`` of the training parameters every sequence member has.
 TRAINING_CONSTRAINTS: dict = {
@@ -62,6 +66,7 @@ TRAINING_CONSTRAINTS: dict = {
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "patience": [Interval(Integral, 1, None, closed="left")],
     "callbacks": [None, list, tuple],
+    "checkpoint": [None, str, os.PathLike],
     "device": [str],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -101,7 +106,8 @@ def check_loss(loss: float, first: float, *, epoch: int, batch: str, lr: float) 
 class TrainingConfig:
     """The training parameters of a sequence member (see :data:`TRAINING_CONSTRAINTS`).
 
-    ``callbacks`` are extra skorch callbacks, checked by :func:`check_callbacks`.
+    ``callbacks`` are extra skorch callbacks, checked by :func:`check_callbacks`;
+    ``checkpoint`` is the folder of the training's checkpoints (``None``: none).
     """
 
     lr: float
@@ -111,6 +117,7 @@ class TrainingConfig:
     patience: int
     verbose: bool = False
     callbacks: tuple = ()
+    checkpoint: str | None = None
 
     @classmethod
     def from_estimator(cls, estimator: Any) -> TrainingConfig:
@@ -123,6 +130,7 @@ class TrainingConfig:
             patience=estimator.patience,
             verbose=bool(estimator.verbose),
             callbacks=tuple(check_callbacks(estimator.callbacks)),
+            checkpoint=check_checkpoint(getattr(estimator, "checkpoint", None)),
         )
 
 
@@ -177,6 +185,16 @@ def check_callbacks(callbacks: Sequence | None) -> list:
     return list(callbacks)
 
 
+def check_checkpoint(checkpoint: str | os.PathLike | None) -> str | None:
+    """``checkpoint`` as a folder path, or ``ValueError`` when it names a file."""
+    if checkpoint is None:
+        return None
+    path = os.fspath(checkpoint)
+    if not path or os.path.isfile(path):
+        raise ValueError(f"checkpoint must be a folder path; got {checkpoint!r}")
+    return path
+
+
 def fused_adam_available(device: torch.device) -> bool:
     """Whether torch has a fused Adam for ``device`` (on CPUs since torch 2.4).
 
@@ -212,12 +230,17 @@ def train_net(
 
     Weight initialisation, dropout and the batch order draw from ``seed`` only
     (torch's global random state is restored after); the net ends on the CPU
-    (:func:`._net.release_net`).
+    (:func:`._net.release_net`). With ``config.checkpoint``, a checkpoint of this
+    training (same model, parameters, seed and data) found there is resumed.
     """
+    from ._checkpoint import training_fingerprint
     from ._net import build_net, release_net
 
     train, valid = holdout_split(seqs, config.validation_fraction, seed)
-    net = build_net(model, config, device, valid, seed)
+    fingerprint = ""
+    if config.checkpoint is not None:
+        fingerprint = training_fingerprint(model, config, seed, train, valid)
+    net = build_net(model, config, device, valid, seed, fingerprint=fingerprint)
     devices = [device] if device.type == "cuda" else []
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=devices, device_type=device.type):
