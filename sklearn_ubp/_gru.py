@@ -38,6 +38,7 @@ from ._torch import (
     train_net,
     training_device,
 )
+from ._versions import BASE_PACKAGES, TORCH
 
 __all__ = ["GRUSequenceAutoencoder"]
 
@@ -232,6 +233,7 @@ class GRUSequenceAutoencoder(EventTransformer):
     """
 
     _ubp_postprocess = "learned"
+    _ubp_packages = {**BASE_PACKAGES, **TORCH}
 
     def _ubp_requirement(self, view: EventView) -> str | None:
         named = [] if isinstance(self.fields, str) else list(self.fields)
