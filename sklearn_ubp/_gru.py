@@ -18,7 +18,6 @@ from ._arrow import timestamp_to_us
 from ._base import ARRAY, EVENTS, EventTransformer, as_pandas_events
 from ._frame import EventView
 from ._sequences import (
-    OOV,
     PRESETS,
     Sequences,
     event_sequences,
@@ -34,7 +33,8 @@ from ._torch import (
     SequenceAutoencoder,
     TrainingConfig,
     encode_sequences,
-    inference_batches,
+    pca_project,
+    reconstruction_counts,
     train_net,
     training_device,
 )
@@ -64,7 +64,10 @@ class GRUSequenceAutoencoder(EventTransformer):
     then shuffled as batches), so little padding is computed; padded steps never
     reach the heads or the loss. ``transform`` is batched inference without
     gradients; it is stateless, so any subset of users, in any order, gets the same
-    rows. A fitted model pickles (``joblib.dump``) without any CUDA state, and loads
+    rows, bit for bit: every inference batch has at least 8 rows (users of one
+    length, or of neighbouring lengths where few share one; the last batch filled up
+    with copies), since CPU kernels round a product of fewer rows differently, and the
+    PCA projects each row on its own. A fitted model pickles (``joblib.dump``) without any CUDA state, and loads
     and transforms on a CPU-only machine whatever device it trained on.
 
     **Training faults** stop ``fit`` with a message, never a silently broken model:
@@ -373,7 +376,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         self.pca_ = None
         if self.n_components is not None:
             self.pca_ = PCA(self.n_components, random_state=seed).fit(latent)
-            latent = self.pca_.transform(latent)
+            latent = pca_project(self.pca_, latent)
         self._n_features_out = latent.shape[1]
         return latent
 
@@ -486,7 +489,7 @@ class GRUSequenceAutoencoder(EventTransformer):
             self.module_, self._sequences(data), self.device, self.hidden_size
         )
         if self.pca_ is not None:
-            latent = self.pca_.transform(latent)
+            latent = pca_project(self.pca_, latent)
         return self._finish(latent, data)
 
     def reconstruction_accuracy(self, X: Any) -> dict[str, float]:
@@ -539,28 +542,11 @@ class GRUSequenceAutoencoder(EventTransformer):
                 "reconstruction accuracy is defined for event frames (token fields); this "
                 "model was fitted on a 2-D numeric array."
             )
-        seqs = self._sequences(data)
         cols = [self.fields_.index(f) for f in self.reconstruct_]
-        hits = dict.fromkeys(self.reconstruct_, 0)
-        totals = dict.fromkeys(self.reconstruct_, 0)
-        if majority:
-            # targets are every token after the first of each sequence
-            first = np.zeros(len(seqs.tokens), dtype=bool)
-            first[seqs.offsets[:-1]] = True
-            for f, j in zip(self.reconstruct_, cols, strict=True):
-                t = seqs.tokens[~first, j]
-                t = t[t >= OOV]
-                if t.size:
-                    hits[f] = int(np.bincount(t).max())
-                    totals[f] = int(t.size)
-            return hits, totals
-        for _, module, tokens, lengths in inference_batches(self.module_, seqs, self.device):
-            for f, (pred, t) in zip(
-                self.reconstruct_, module.predict(tokens, lengths), strict=True
-            ):
-                keep = t >= OOV
-                hits[f] += int((pred[keep] == t[keep]).sum())
-                totals[f] += int(keep.sum())
+        counts = reconstruction_counts(
+            self.module_, self._sequences(data), cols, self.device, majority=majority
+        )
+        hits, totals = (dict(zip(self.reconstruct_, c, strict=True)) for c in counts)
         return hits, totals
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

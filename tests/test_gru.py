@@ -153,6 +153,22 @@ def test_fit_transform_equals_transform_and_rows_follow_users(events, fitted):
     np.testing.assert_allclose(fitted.transform(events.iloc[rows]), out[rows], atol=1e-6)
 
 
+@pytest.mark.parametrize("size", ["tiny", pytest.param("default", marks=pytest.mark.slow)])
+def test_rows_do_not_depend_on_the_other_users_at_all(events, fitted, size):
+    """Bit for bit: batches hold one length and at least 16 rows, the PCA is per row."""
+    if size == "default":  # the default widths (other CPU kernels); training is moot
+        fitted = GRUSequenceAutoencoder(max_epochs=1, random_state=0).fit(events.iloc[:100])
+    reduced = GRUSequenceAutoencoder(**{**TINY, "n_components": 4}).fit(events.iloc[:100])
+    rng = np.random.default_rng(2)
+    for gru in (fitted, reduced):
+        out = gru.transform(events)
+        order = rng.permutation(len(events))
+        np.testing.assert_array_equal(gru.transform(events.iloc[order]), out[order])
+        for n in (1, 2, 3, 5, 17, 200):
+            rows = rng.permutation(len(events))[:n]
+            np.testing.assert_array_equal(gru.transform(events.iloc[rows]), out[rows])
+
+
 def test_deterministic_and_seed_matters(events, fitted):
     again = GRUSequenceAutoencoder(**TINY).fit(events)
     np.testing.assert_array_equal(again.transform(events), fitted.transform(events))

@@ -7,6 +7,7 @@ from skorch.callbacks import EpochScoring
 
 from sklearn_ubp._sequences import numeric_sequences
 from sklearn_ubp._torch import (
+    MIN_INFERENCE_ROWS,
     OWN_CALLBACKS,
     LengthBatches,
     ModelSpec,
@@ -18,6 +19,7 @@ from sklearn_ubp._torch import (
     check_callbacks,
     check_loss,
     encode_sequences,
+    exact_batches,
     holdout_split,
     inference_device,
     train_net,
@@ -104,3 +106,12 @@ def test_check_loss_rule():
     for bad in (float("nan"), float("inf")):
         with pytest.raises(FloatingPointError, match="is not finite.*lr=0.1"):
             check_loss(bad, 1.0, **kw)
+
+
+def test_exact_batches_have_enough_rows():
+    lengths = np.r_[np.full(50, 3), np.arange(4, 30), [40, 40, 41]]
+    batches = exact_batches(np.random.default_rng(0).permutation(lengths))
+    assert sorted(np.concatenate(batches)) == list(range(len(lengths)))
+    assert all(len(b) >= MIN_INFERENCE_ROWS for b in batches[:-1])
+    assert len(batches[-1]) < MIN_INFERENCE_ROWS  # the longest users: filled at encoding
+    assert exact_batches(np.full(20, 5))[0].size == 20 and exact_batches(np.array([])) == []

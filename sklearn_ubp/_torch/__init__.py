@@ -10,7 +10,16 @@
 
 from ._batching import LengthBatches, SequenceDataset
 from ._device import inference_device, training_device
-from ._inference import INFERENCE_BATCH, INFERENCE_TOKENS, encode_sequences, inference_batches
+from ._inference import (
+    INFERENCE_BATCH,
+    INFERENCE_TOKENS,
+    MIN_INFERENCE_ROWS,
+    encode_sequences,
+    exact_batches,
+    inference_batches,
+    pca_project,
+    reconstruction_counts,
+)
 from ._modules import (
     ADAPTIVE_CUTOFFS,
     ADAPTIVE_MIN_IDS,
@@ -44,6 +53,7 @@ __all__ = [
     "GRADIENT_CLIP",
     "INFERENCE_BATCH",
     "INFERENCE_TOKENS",
+    "MIN_INFERENCE_ROWS",
     "OWN_CALLBACKS",
     "TRAINING_CONSTRAINTS",
     "LaneDropout",
@@ -61,10 +71,13 @@ __all__ = [
     "check_loss",
     "encode_sequences",
     "epoch_history",
+    "exact_batches",
     "fused_adam_available",
     "holdout_split",
     "inference_batches",
     "inference_device",
+    "pca_project",
+    "reconstruction_counts",
     "train_net",
     "training_device",
 ]
