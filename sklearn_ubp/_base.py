@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._arrow import timestamp_to_us
 from ._frame import EventView, check_event_frame, checked_view, is_event_frame
+from ._versions import VersionedEstimator
 
 __all__ = ["EventTransformer", "as_pandas_events", "with_user_index"]
 
@@ -62,8 +63,12 @@ def with_user_index(est: Any, out: np.ndarray, users: Any) -> np.ndarray | pd.Da
     return pd.DataFrame(out, index=users) if wanted else out
 
 
-class EventTransformer(TransformerMixin, BaseEstimator):
+class EventTransformer(VersionedEstimator, TransformerMixin, BaseEstimator):
     """Base class: input dispatch, float32 finite output, tags, profile-member hooks.
+
+    ``fit`` (through :meth:`_validate_input`) records the versions of the packages
+    the fitted state depends on; unpickling under another major.minor version of one
+    warns (:class:`~sklearn_ubp.InconsistentVersionWarning`).
 
     Subclasses call :meth:`_validate_input` in ``fit`` (``reset=True``) and in
     ``transform`` (``reset=False``) and get either an :class:`EventView` or a float
@@ -106,6 +111,8 @@ class EventTransformer(TransformerMixin, BaseEstimator):
                     f"{'an event frame' if fitted == EVENTS else 'a 2-D numeric array'} "
                     f"and cannot transform {'an event frame' if kind == EVENTS else 'a 2-D array'}."
                 )
+        if reset:
+            self._record_versions()
         if kind == EVENTS:
             view = checked_view(X, required=required)
             if reset:
