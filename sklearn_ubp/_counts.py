@@ -185,7 +185,9 @@ class EventCountEmbedder(EventTransformer):
     cart_fields_ : list of str
         Fields of ``cart_bought_share_<f>``.
     windows_ : list of int or None
-        The windows used (for arrays: those shorter than the sequence, and ``None``).
+        The windows used: on an event frame, those shorter than the fitted history
+        when ``None`` is among them (a longer one would repeat it); on an array, those
+        shorter than the sequence, and ``None``.
     quantile_transformer_ : QuantileTransformer or None
         Fitted when ``scale="quantile"``.
     n_features_in_ : int
@@ -344,8 +346,12 @@ class EventCountEmbedder(EventTransformer):
             self.max_days_ = float(p)
             self._names = self._layout(np.zeros((0, p)))
         else:
-            self.windows_ = windows
             self._fit_events(data)
+            # A window at least as long as the fitted history repeats "all" (None).
+            long = None in windows
+            self.windows_ = [
+                w for w in windows if not (long and w is not None and w >= self.max_days_)
+            ]
             self._names = self._layout(data)
         if not self._names:
             raise ValueError(
@@ -405,8 +411,9 @@ class EventCountEmbedder(EventTransformer):
 
     def _fit_values(self, view: EventView, valid: np.ndarray, tcode: np.ndarray) -> None:
         """Numeric pairs, top values, popularity and cart fields of the valid events."""
-        # groups: index -1 = any, else index into event_types_
-        groups = [-1, *range(len(self.event_types_))]
+        # groups: index -1 = any, else index into event_types_ (one type: only "any",
+        # whose events are that type's, so that no column is repeated)
+        groups = [-1, *self._type_groups()]
         self.numeric_pairs_ = []
         for f in self.numeric_fields_:
             has = valid & np.asarray(view.values(f).is_valid())
@@ -416,7 +423,7 @@ class EventCountEmbedder(EventTransformer):
         stats = self.statistics_
         self.top_k_values_ = {}
         self.popularity_ = {}
-        item_groups = groups[1:] if len(self.event_types_) else [-1]
+        item_groups = self._type_groups() or [-1]
         top_k = self.top_k if "top_k" in stats else 0
         for f in self.item_fields_:
             codes, labels = dictionary(view.values(f))
@@ -459,8 +466,14 @@ class EventCountEmbedder(EventTransformer):
 
     # ------------------------------------------------------------------ layout
 
+    def _type_groups(self) -> list[int]:
+        """The event types with their own statistics: all of them when there are two
+        or more; with one, its statistics are those of ``"any"`` and are not repeated."""
+        n = len(self.event_types_)
+        return list(range(n)) if n > 1 else []
+
     def _groups(self) -> list[str]:
-        return [ANY, *self.event_types_.tolist()]
+        return [ANY, *(str(self.event_types_[g]) for g in self._type_groups())]
 
     def _layout(self, data: EventView | np.ndarray) -> list[str]:
         """The feature names: what the statistic groups yield on no user."""
