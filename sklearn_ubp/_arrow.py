@@ -17,7 +17,9 @@ import pyarrow.compute as pc
 __all__ = [
     "CODE_LENGTH",
     "US_PER_DAY",
+    "arrow_schema",
     "as_arrow_table",
+    "is_polars",
     "normalize_type",
     "parse_codes",
     "parse_timestamps",
@@ -38,6 +40,23 @@ def _first_valid(arr: pa.Array, mask: np.ndarray) -> Any:
     return arr[int(pos[0])].as_py() if pos.size else None
 
 
+def is_polars(data: Any) -> bool:
+    """Whether ``data`` is a polars object (DataFrame, LazyFrame), without importing polars."""
+    return type(data).__module__.split(".")[0] == "polars"
+
+
+def arrow_schema(data: Any) -> pa.Schema | None:
+    """The Arrow schema of a pyarrow Table / RecordBatch or a polars frame; else ``None``.
+
+    A polars LazyFrame is only collected for zero rows.
+    """
+    if isinstance(data, (pa.Table, pa.RecordBatch)):
+        return data.schema
+    if is_polars(data):
+        return as_arrow_table(data.head(0)).schema
+    return None
+
+
 def as_arrow_table(data: Any, *, what: str = "events") -> pa.Table:
     """Convert a pandas/polars DataFrame, polars LazyFrame or pyarrow Table to a pyarrow Table.
 
@@ -47,8 +66,7 @@ def as_arrow_table(data: Any, *, what: str = "events") -> pa.Table:
         return data
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
-    module = type(data).__module__.split(".")[0]
-    if module == "polars":
+    if is_polars(data):
         if hasattr(data, "collect"):  # LazyFrame
             data = data.collect()
         return data.to_arrow()

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._arrow import timestamp_to_us
-from ._base import ARRAY, EVENTS, EventTransformer, as_pandas_events
+from ._base import ARRAY, EventTransformer
 from ._frame import EventView
 from ._sequences import (
     OOV,
@@ -23,7 +23,6 @@ from ._sequences import (
     Sequences,
     event_sequences,
     fit_vocabulary,
-    numeric_sequences,
     resolve_fields,
 )
 from ._torch import (
@@ -66,10 +65,10 @@ class GRUSequenceAutoencoder(EventTransformer):
     rows. A fitted model pickles (``joblib.dump``) without any CUDA state, and loads
     and transforms on a CPU-only machine whatever device it trained on.
 
-    On a **2-D numeric array** each row is one equal-length numeric sequence (column
-    ``j`` = step ``j``). The same model and training code run on it: a linear layer
-    reads each (standardised) value, a learned vector marks ``BOS``, and the one
-    head reconstructs the next value with a squared-error loss.
+    A **2-D numeric array** is read as the event frame the input boundary makes of
+    it: row ``i`` is user ``i``, column ``j`` one event at ``1970-01-01 + j`` days
+    with the fields ``value`` (the entry; quantile buckets unless whole numbers) and
+    ``column_id`` (``j``); ``fields=("value",)`` reads the values only.
 
     Parameters
     ----------
@@ -166,10 +165,8 @@ class GRUSequenceAutoencoder(EventTransformer):
     vocabularies_ : list of FieldVocabulary
         Per field: its kind (``"day"``, ``"week"``, ``"categorical"``, ``"numeric"``),
         its values (vocabulary or bucket edges) and its number of ids.
-    reference_time_ : pandas.Timestamp or None
-        The reference time (``None`` for arrays).
-    mean_, scale_ : float
-        Standardisation of array input.
+    reference_time_ : pandas.Timestamp
+        The reference time.
     module_ : torch.nn.Module
         The trained autoencoder (on the CPU, in eval mode); ``net_.module_``.
     net_ : skorch.NeuralNet
@@ -292,7 +289,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         ----------
         X : event frame or array-like of shape (n_users, n_steps)
             An event frame (pandas, polars or pyarrow; see :mod:`sklearn_ubp._frame`)
-            or one equal-length numeric sequence per row.
+            or a 2-D numeric array (see above).
         y : None
             Ignored.
 
@@ -317,16 +314,16 @@ class GRUSequenceAutoencoder(EventTransformer):
         -------
         embeddings : ndarray of float32, shape (n_users, n_features_out)
         """
-        X = as_pandas_events(X)
-        return self._finish(self._fit(X), X)
+        view, out = self._fit(X)
+        return self._finish(out, view)
 
-    def _fit(self, X: Any) -> np.ndarray:
+    def _fit(self, X: Any) -> tuple[EventView, np.ndarray]:
         device = training_device(self.device)
         config = TrainingConfig.from_estimator(self)
-        data = self._validate_input(X, reset=True)
+        view = self._validate_input(X, reset=True)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        seqs = self._fit_sequences(data)
+        seqs = self._fit_sequences(view)
         module_params = self._module_params()
         criterion_params = {k: module_params[k] for k in ("reconstruct", "numeric")}
         model = ModelSpec(SequenceAutoencoder, module_params, ReconstructionLoss, criterion_params)
@@ -347,19 +344,9 @@ class GRUSequenceAutoencoder(EventTransformer):
             self.pca_ = PCA(self.n_components, random_state=seed).fit(latent)
             latent = self.pca_.transform(latent)
         self._n_features_out = latent.shape[1]
-        return latent
+        return view, latent
 
-    def _fit_sequences(self, data: EventView | np.ndarray) -> Sequences:
-        if self.input_kind_ == ARRAY:
-            self.fields_ = ["value"]
-            self.reconstruct_ = ["value"]
-            self.vocabularies_ = []
-            self.reference_time_ = None
-            self.mean_ = float(data.mean())
-            std = float(data.std())
-            self.scale_ = std if std > 0 else 1.0
-            return numeric_sequences((data - self.mean_) / self.scale_)
-        view = data
+    def _fit_sequences(self, view: EventView) -> Sequences:
         fields = resolve_fields(self.fields, view)
         if not fields:
             raise ValueError(f"fields={self.fields!r}: no usable field in {view.columns}.")
@@ -388,22 +375,19 @@ class GRUSequenceAutoencoder(EventTransformer):
         ]
         return self._sequences(view)
 
-    def _sequences(self, data: EventView | np.ndarray) -> Sequences:
-        if self.input_kind_ == ARRAY:
-            return numeric_sequences((data - self.mean_) / self.scale_)
+    def _sequences(self, view: EventView) -> Sequences:
         return event_sequences(
-            data,
+            view,
             self.vocabularies_,
             max_length=self.max_length,
             reference_us=timestamp_to_us(self.reference_time_),
         )
 
     def _module_params(self) -> dict[str, Any]:
-        numeric = self.input_kind_ == ARRAY
         return {
             "vocab_sizes": [v.size for v in self.vocabularies_],
             "reconstruct": [self.fields_.index(f) for f in self.reconstruct_],
-            "numeric": numeric,
+            "numeric": False,
             "embedding_dim": self.embedding_dim,
             "combine": self.combine,
             "hidden_size": self.hidden_size,
@@ -433,13 +417,13 @@ class GRUSequenceAutoencoder(EventTransformer):
             One row per user of ``X``, in order.
         """
         check_is_fitted(self, "module_")
-        data = self._validate_input(X, reset=False)
+        view = self._validate_input(X, reset=False)
         latent = encode_sequences(
-            self.module_, self._sequences(data), self.device, self.hidden_size
+            self.module_, self._sequences(view), self.device, self.hidden_size
         )
         if self.pca_ is not None:
             latent = self.pca_.transform(latent)
-        return self._finish(latent, data)
+        return self._finish(latent, view)
 
     def reconstruction_accuracy(self, X: Any) -> dict[str, float]:
         """Share of next tokens the decoder predicts right, per reconstructed field.
@@ -485,13 +469,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         self, X: Any, *, majority: bool
     ) -> tuple[dict[str, int], dict[str, int]]:
         check_is_fitted(self, "module_")
-        data = self._validate_input(X, reset=False)
-        if self.input_kind_ != EVENTS:
-            raise ValueError(
-                "reconstruction accuracy is defined for event frames (token fields); this "
-                "model was fitted on a 2-D numeric array."
-            )
-        seqs = self._sequences(data)
+        seqs = self._sequences(self._validate_input(X, reset=False))
         cols = [self.fields_.index(f) for f in self.reconstruct_]
         hits = dict.fromkeys(self.reconstruct_, 0)
         totals = dict.fromkeys(self.reconstruct_, 0)
