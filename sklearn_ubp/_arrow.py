@@ -83,6 +83,8 @@ def as_arrow_table(data: Any, *, what: str = "events") -> pa.Table:
                         "to an Arrow column; expected numbers, strings, datetimes or lists."
                     ) from None
                 arr = pa.array(col.astype(str), from_pandas=True)
+            if col.dtype == np.dtype(object) and pa.types.is_timestamp(arr.type):
+                _refuse_mixed_zones(col, f"{what}: column {name!r}")
             arrays.append(arr)
             names.append(str(name))
         return pa.table(arrays, names=names)
@@ -90,6 +92,20 @@ def as_arrow_table(data: Any, *, what: str = "events") -> pa.Table:
         f"{what}: expected a pandas DataFrame, a polars DataFrame or LazyFrame, a pyarrow "
         f"Table, or a dict of those keyed by event type; got {type(data).__name__}."
     )
+
+
+def _refuse_mixed_zones(col: pd.Series, what: str) -> None:
+    """Refuse datetime objects that mix timezone-aware and naive values (Arrow would
+    read the naive ones in the first value's zone), as the same mix of strings is."""
+    values = col.to_numpy()
+    aware = np.fromiter((getattr(v, "tzinfo", None) is not None for v in values), bool, len(values))
+    known = col.notna().to_numpy()
+    if aware[known].any() and not aware[known].all():
+        raise ValueError(
+            f"{what} mixes timezone-aware timestamps (e.g. {values[aware][0]!r}) and naive "
+            f"ones (e.g. {values[known & ~aware][0]!r}); make them all aware (they are "
+            "converted to UTC) or all naive."
+        )
 
 
 def _looks_like_datetimes(col: pd.Series) -> bool:

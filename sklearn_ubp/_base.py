@@ -21,7 +21,7 @@ from sklearn.utils.validation import _check_feature_names, _check_n_features, ch
 
 from ._arrow import timestamp_to_us
 from ._frame import EventView
-from ._input import as_event_view
+from ._input import as_event_view, check_fit_events
 
 __all__ = ["EventTransformer", "input_kind", "with_user_index"]
 
@@ -122,8 +122,18 @@ class EventTransformer(TransformerMixin, BaseEstimator):
             for name in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(name, None)
         if reset:
+            check_fit_events(view, self)
             self.input_kind_ = input_kind(view)
         return view
+
+    def _check_fitted_columns(self, view: EventView, columns: Any) -> None:
+        """The one message of every member for a frame without a column used in ``fit``."""
+        missing = [c for c in dict.fromkeys(columns) if c not in view.columns]
+        if missing:
+            raise ValueError(
+                f"the event frame lacks column(s) {missing} that {type(self).__name__} "
+                f"used in fit; its columns are {view.columns}."
+            )
 
     def _set_reference_time(self, times: np.ndarray) -> int:
         """Store ``reference_time_`` (``reference_time``, or the latest of ``times``).

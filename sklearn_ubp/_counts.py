@@ -484,14 +484,7 @@ class EventCountEmbedder(EventTransformer):
 
     def _check_columns(self, view: EventView) -> None:
         needed = [*self.item_fields_, *self.numeric_fields_, *self.code_fields_]
-        if self._typed:
-            needed.append(EVENT_TYPE)
-        missing = [c for c in dict.fromkeys(needed) if c not in view.columns]
-        if missing:
-            raise ValueError(
-                f"the event frame lacks column(s) {missing} that {type(self).__name__} "
-                f"used in fit; its columns are {view.columns}."
-            )
+        self._check_fitted_columns(view, [*needed, EVENT_TYPE] if self._typed else needed)
 
     def _events(self, view: EventView) -> Events:
         """The events before ``reference_time_`` of the types seen in ``fit``, by group."""

@@ -56,6 +56,8 @@ TIME = "timestamp"
 EVENT_TYPE = "event_type"
 #: Columns that hold quantized text codes (fixed-size lists of uint8).
 CODE_COLUMNS = ("query", "name")
+#: The event types the estimators' defaults name (those of the RecSys Challenge 2025).
+KNOWN_EVENT_TYPES = ("add_to_cart", "page_visit", "product_buy", "remove_from_cart", "search_query")
 
 
 def _is_list_type(t: pa.DataType) -> bool:
@@ -318,6 +320,7 @@ class EventView:
     """
 
     checked = False
+    fit_checked = False
     array: np.ndarray | None = None
     array_template: Any = None
 

@@ -20,6 +20,7 @@ from ._frame import EventView
 from ._sequences import (
     OOV,
     PRESETS,
+    TIME_FIELDS,
     Sequences,
     event_sequences,
     fit_vocabulary,
@@ -376,6 +377,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         return self._sequences(view)
 
     def _sequences(self, view: EventView) -> Sequences:
+        self._check_fitted_columns(view, [f for f in self.fields_ if f not in TIME_FIELDS])
         return event_sequences(
             view,
             self.vocabularies_,

@@ -19,6 +19,8 @@ checked view), and from then on works on one kind of input, an :class:`EventView
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +32,8 @@ from sklearn.utils.validation import _get_feature_names, check_array
 
 from ._arrow import US_PER_DAY, arrow_schema, as_arrow_table
 from ._frame import (
+    EVENT_TYPE,
+    KNOWN_EVENT_TYPES,
     TIME,
     EventView,
     frame_from_arrow,
@@ -38,7 +42,7 @@ from ._frame import (
 )
 from ._group import _as_list, group_events
 
-__all__ = ["ARRAY_ITEM", "ARRAY_VALUE", "array_events", "as_event_view"]
+__all__ = ["ARRAY_ITEM", "ARRAY_VALUE", "array_events", "as_event_view", "check_fit_events"]
 
 #: The field of an array's entries in its event frame.
 ARRAY_VALUE = "value"
@@ -138,3 +142,40 @@ def array_events(X: np.ndarray) -> pd.DataFrame:
         ARRAY_VALUE: _as_list(pa.array(np.ravel(X)), offsets),
     }
     return pd.DataFrame(data, index=pd.RangeIndex(n))
+
+
+def check_fit_events(view: EventView, owner: Any) -> None:
+    """What ``fit`` needs of its events (checked once per view, for a whole profile).
+
+    A log without any event is refused (``ValueError``): every vocabulary and
+    statistic would be empty and every user would embed to the same vector. Event
+    types that are not among :data:`~sklearn_ubp._frame.KNOWN_EVENT_TYPES`, in a log
+    that has known ones too (a typo such as ``'prodcut_buy'``), are reported in a
+    ``UserWarning`` naming them and the known types: the statistics and weights that
+    name a known type do not count them.
+    """
+    if view.fit_checked:
+        return
+    name = type(owner).__name__
+    if view.n_events == 0:
+        raise ValueError(
+            f"{name} cannot be fitted on an event log without events ({view.n_users} users, "
+            "0 events): its vocabularies and statistics would be empty and every user "
+            "would get the same vector. Fit on users with events."
+        )
+    if EVENT_TYPE in view.columns:
+        codes, labels = view.categories(EVENT_TYPE)
+        present = [str(labels[c]) for c in np.unique(codes[codes >= 0])]
+        unknown = [t for t in present if t not in KNOWN_EVENT_TYPES]
+        if unknown and len(unknown) < len(present):
+            close = {t: difflib.get_close_matches(t, KNOWN_EVENT_TYPES, n=1) for t in unknown}
+            hints = [f"{t!r} (did you mean {c[0]!r}?)" if c else repr(t) for t, c in close.items()]
+            warnings.warn(
+                f"{name}: column {EVENT_TYPE!r} has event type(s) {', '.join(hints)} that are "
+                f"not among the known types {list(KNOWN_EVENT_TYPES)}; the statistics and "
+                "weights that name a known type (purchases, carts, visits) do not count "
+                "them. Rename them if they are typos.",
+                UserWarning,
+                stacklevel=4,
+            )
+    view.fit_checked = True

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import check_input_kind, input_kind, with_user_index
 from ._frame import EventView
-from ._input import as_event_view
+from ._input import as_event_view, check_fit_events
 from ._members import (
     DEFAULT_MEMBERS,
     DefaultMembers,
@@ -422,6 +422,7 @@ class UniversalProfile(TransformerMixin, BaseEstimator):
         others the pandas frame (or the array).
         """
         view = as_event_view(X, estimator=self)
+        check_fit_events(view, self)
         members, adaptive = self._check_members()
         active, skipped = select_members(view, members, adaptive)
         routed = routed_params(self, method, fit_params, [name for name, _ in members])

@@ -411,9 +411,10 @@ class SVDItemEmbedder(EventTransformer):
         view = self._validate_input(X, reset=reset)
         if reset:
             self._fields = self._item_fields(view)
-        self._check_fields(view)
         if reset:
+            self._check_fields(view)
             return view, self._fit_vocabulary_events(view)
+        self._check_fitted_columns(view, self._fields)
         return view, self._counts_matrix(view)
 
     def _fit_vocabulary_events(self, view: EventView) -> sp.csr_array:

@@ -104,3 +104,113 @@ def test_arrays_are_refused_where_only_event_frames_apply():
         import scipy.sparse as sp
 
         EventCountEmbedder().fit(sp.dok_matrix(np.eye(3)))  # a dok matrix is a dict
+
+
+# ------------------------------------------------------------------ input rules (#19)
+
+ESTIMATOR_CLASSES = ["EventCountEmbedder", "SVDItemEmbedder", "GRUSequenceAutoencoder"]
+TINY_GRU = {"hidden_size": 4, "embedding_dim": 4, "max_epochs": 1, "random_state": 0}
+
+
+def make_member(name):
+    import sklearn_ubp
+
+    cls = getattr(sklearn_ubp, name)
+    if name == "GRUSequenceAutoencoder":
+        return cls(**TINY_GRU)
+    return cls(n_components=2, random_state=0) if name == "SVDItemEmbedder" else cls()
+
+
+def test_a_type_mismatch_across_tables_names_both_tables_and_types():
+    tables = long_tables()
+    tables["page_visit"]["sku"] = ["a"]  # str here, int in product_buy
+    with pytest.raises(TypeError, match=r"'sku' is int64 in table 'product_buy' but string in"):
+        group_events(tables)
+    with pytest.raises(TypeError, match=r"table 'page_visit'"):
+        group_events(dict(reversed(list(tables.items()))))
+    with pytest.raises(TypeError, match=r"'sku' is string in table 'page_visit' but int64"):
+        EventCountEmbedder().fit(dict(reversed(list(tables.items()))))
+
+
+def test_types_across_tables_promote_whatever_the_order():
+    tables = long_tables()
+    tables["page_visit"]["sku"] = np.array([7.5])  # float here, int in product_buy
+    tables["page_visit"]["client_id"] = np.array([1], dtype=np.int32)
+    one = group_events(tables)
+    other = group_events(dict(reversed(list(tables.items()))))
+    assert one["sku"].dtype.pyarrow_dtype == pa.list_(pa.float64())
+    assert other["sku"].dtype == one["sku"].dtype and one.index.dtype == np.int64
+    assert sorted(one["sku"].tolist()[0], key=str) == sorted(other["sku"].tolist()[0], key=str)
+
+
+@pytest.mark.parametrize("first_aware", [True, False])
+def test_timestamp_objects_mixing_aware_and_naive_are_refused(first_aware):
+    aware, naive = pd.Timestamp("2022-01-01 10:00", tz="Europe/Paris"), pd.Timestamp("2022-01-02")
+    values = [aware, naive] if first_aware else [naive, aware]
+    log = pd.DataFrame({"client_id": [1, 2], "timestamp": pd.Series(values, dtype=object)})
+    with pytest.raises(ValueError, match="'timestamp' mixes timezone-aware .* and naive"):
+        group_events(log)
+    # all aware (any zones) or all naive objects are fine
+    same = pd.Series([aware, aware.tz_convert("UTC")], dtype=object)
+    assert group_events(log.assign(timestamp=same))["timestamp"].list.len().tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("name", [*ESTIMATOR_CLASSES, "UniversalProfile"])
+def test_fitting_on_a_log_without_events_is_refused(name, frame):
+    from sklearn_ubp import filter_events
+
+    est = UniversalProfile() if name == "UniversalProfile" else make_member(name)
+    no_events = filter_events(frame.iloc[:5], np.zeros(EventView(frame.iloc[:5]).n_events, bool))
+    for X in (frame.iloc[:0], no_events):
+        with pytest.raises(ValueError, match=f"{name} cannot be fitted on an event log without"):
+            est.fit(X)
+
+
+def test_unknown_event_types_among_known_ones_are_reported():
+    log = pd.DataFrame(
+        {
+            "client_id": [1, 1, 2, 2],
+            "timestamp": pd.to_datetime(["2022-01-01", "2022-01-02", "2022-01-03", "2022-01-04"]),
+            "event_type": ["prodcut_buy", "add_to_cart", "page_visit", "clikc"],
+            "category": [1, 2, 3, 1],
+        }
+    )
+    frame = group_events(log)
+    for est in (EventCountEmbedder(), SVDItemEmbedder(n_components=1)):
+        with pytest.warns(
+            UserWarning, match=r"'prodcut_buy' \(did you mean 'product_buy'\?\)"
+        ) as w:
+            est.fit(frame)
+        message = str(next(x.message for x in w if "known types" in str(x.message)))
+        assert "'clikc'" in message and "'add_to_cart', 'page_visit', 'product_buy'" in message
+    members = [("counts", EventCountEmbedder()), ("svd", SVDItemEmbedder(n_components=1))]
+    with pytest.warns(UserWarning, match="prodcut_buy") as w:
+        UniversalProfile(members).fit(frame)
+    assert sum("known types" in str(x.message) for x in w) == 1  # once for the profile
+    # a log of its own types only (no known one) is not reported
+    own = log.assign(event_type=["view", "view", "click", "click"])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        EventCountEmbedder().fit(group_events(own))
+
+
+@pytest.mark.parametrize("name", [*ESTIMATOR_CLASSES, "UniversalProfile"])
+def test_an_almost_event_frame_gets_the_event_frame_message(name, frame):
+    est = UniversalProfile() if name == "UniversalProfile" else make_member(name)
+    almost = frame.assign(segment=np.arange(len(frame)))
+    with pytest.raises(TypeError, match="event frame column 'segment' must be a pyarrow list"):
+        est.fit(almost)
+    python_lists = pd.DataFrame({"timestamp": [[pd.Timestamp(0)]], "segment": [1]})
+    with pytest.raises(TypeError, match="event frame column 'timestamp' must be a pyarrow list"):
+        est.fit(python_lists)
+
+
+@pytest.mark.parametrize("name", ESTIMATOR_CLASSES)
+def test_a_missing_fitted_column_gets_one_message_from_every_member(name, frame):
+    est = make_member(name).fit(frame)
+    column = "category" if name == "SVDItemEmbedder" else "sku"
+    expected = rf"the event frame lacks column\(s\) \['{column}'\] that {name} used in fit"
+    with pytest.raises(ValueError, match=expected):
+        est.transform(frame.drop(columns=column))
