@@ -36,7 +36,9 @@ Build one from a long event table with :func:`sklearn_ubp.group_events`, or by h
     )
 
 Internally estimators never touch Python lists: :class:`EventView` reads the Arrow
-offsets and values of each column zero-copy into numpy.
+offsets and values of each column zero-copy into numpy. Every estimator turns its input
+into a checked :class:`EventView` once, at the input boundary
+(:func:`sklearn_ubp._input.as_event_view`), and accepts such a view as ``X``.
 """
 
 from __future__ import annotations

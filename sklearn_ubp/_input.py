@@ -103,7 +103,7 @@ def as_event_view(
 def _array_view(X: Any, estimator: Any) -> EventView:
     """The view of a 2-D numeric array's event frame, with the validated array."""
     names = _get_feature_names(X)
-    array = check_array(X, dtype=[np.float64, np.float32], estimator=estimator)
+    array = check_array(X, dtype=[np.float64, np.float32], estimator=estimator, input_name="X")
     width = array.shape[1]
     view = EventView(array_events(array))
     view.checked = True

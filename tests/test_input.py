@@ -214,3 +214,28 @@ def test_a_missing_fitted_column_gets_one_message_from_every_member(name, frame)
     expected = rf"the event frame lacks column\(s\) \['{column}'\] that {name} used in fit"
     with pytest.raises(ValueError, match=expected):
         est.transform(frame.drop(columns=column))
+
+
+BAD_ARRAYS = {
+    "nan": (np.array([[1.0, np.nan], [0.0, 1.0]]), ValueError, "Input X contains NaN"),
+    "inf": (np.array([[1.0, np.inf], [0.0, 1.0]]), ValueError, "Input X contains infinity"),
+    "one_d": (np.array([1.0, 2.0, 3.0]), ValueError, "Expected 2D array, got 1D array"),
+    "no_rows": (np.zeros((0, 3)), ValueError, r"0 sample\(s\)"),
+    "no_columns": (np.zeros((3, 0)), ValueError, r"0 feature\(s\)"),
+    "complex": (np.array([[1 + 1j, 0], [0, 1]]), ValueError, "Complex data not supported"),
+    "strings": (np.array([["a", "b"], ["c", "d"]], dtype=object), ValueError, "could not convert"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ARRAYS))
+@pytest.mark.parametrize("name", [*ESTIMATOR_CLASSES, "UniversalProfile"])
+def test_bad_arrays_are_refused_at_the_boundary(name, case):
+    X, error, message = BAD_ARRAYS[case]
+    est = UniversalProfile() if name == "UniversalProfile" else make_member(name)
+    with pytest.raises(error, match=message):
+        est.fit(X)
+
+
+def test_an_empty_dict_of_tables_is_refused():
+    with pytest.raises(ValueError, match="the dict of tables is empty"):
+        EventCountEmbedder().fit({})
