@@ -9,6 +9,7 @@ from ._frame import EventView, check_event_frame, filter_events, is_event_frame
 from ._group import group_events
 from ._profile import UniversalProfile
 from ._svd import SVDItemEmbedder
+from ._versions import InconsistentVersionWarning
 from ._vocabulary import Vocabulary
 
 __version__ = "0.1.0.dev0"
@@ -21,6 +22,7 @@ __all__ = [
     "EventCountEmbedder",
     "EventView",
     "GRUSequenceAutoencoder",
+    "InconsistentVersionWarning",
     "SVDItemEmbedder",
     "UniversalProfile",
     "Vocabulary",

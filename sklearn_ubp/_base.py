@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_feature_names, _check_n_features, ch
 from ._arrow import timestamp_to_us
 from ._frame import EventView
 from ._input import as_event_view, check_fit_events
+from ._versions import VersionedEstimator
 
 __all__ = ["EventTransformer", "input_kind", "with_user_index"]
 
@@ -70,8 +71,12 @@ def with_user_index(est: Any, out: np.ndarray, users: Any) -> np.ndarray | pd.Da
     return pd.DataFrame(out, index=users) if wanted else out
 
 
-class EventTransformer(TransformerMixin, BaseEstimator):
+class EventTransformer(VersionedEstimator, TransformerMixin, BaseEstimator):
     """Base class: input dispatch, float32 finite output, tags, profile-member hooks.
+
+    ``fit`` (through :meth:`_validate_input`) records the versions of the packages
+    the fitted state depends on; unpickling under another major.minor version of one
+    warns (:class:`~sklearn_ubp.InconsistentVersionWarning`).
 
     Subclasses call :meth:`_validate_input` in ``fit`` (``reset=True``) and in
     ``transform`` (``reset=False``) and get the checked :class:`EventView` of any
@@ -123,6 +128,7 @@ class EventTransformer(TransformerMixin, BaseEstimator):
                 self.__dict__.pop(name, None)
         if reset:
             check_fit_events(view, self)
+            self._record_versions()
             self.input_kind_ = input_kind(view)
         return view
 

@@ -18,7 +18,6 @@ from ._arrow import timestamp_to_us
 from ._base import ARRAY, EventTransformer
 from ._frame import EventView
 from ._sequences import (
-    OOV,
     PRESETS,
     TIME_FIELDS,
     Sequences,
@@ -34,10 +33,12 @@ from ._torch import (
     SequenceAutoencoder,
     TrainingConfig,
     encode_sequences,
-    inference_batches,
+    pca_project,
+    reconstruction_counts,
     train_net,
     training_device,
 )
+from ._versions import BASE_PACKAGES, TORCH
 
 __all__ = ["GRUSequenceAutoencoder"]
 
@@ -63,8 +64,18 @@ class GRUSequenceAutoencoder(EventTransformer):
     then shuffled as batches), so little padding is computed; padded steps never
     reach the heads or the loss. ``transform`` is batched inference without
     gradients; it is stateless, so any subset of users, in any order, gets the same
-    rows. A fitted model pickles (``joblib.dump``) without any CUDA state, and loads
+    rows, bit for bit: every inference batch has at least 8 rows (users of one
+    length, or of neighbouring lengths where few share one; the last batch filled up
+    with copies), since CPU kernels round a product of fewer rows differently, and the
+    PCA projects each row on its own. A fitted model pickles (``joblib.dump``) without any CUDA state, and loads
     and transforms on a CPU-only machine whatever device it trained on.
+
+    **Training faults** stop ``fit`` with a message, never a silently broken model:
+    every parameter (``n_components`` against the number of users included) is checked
+    before training starts; and a batch loss that is not finite, or above
+    1000 x max(the first training batch's loss, 1), stops training at that batch with a
+    ``FloatingPointError`` naming the epoch, the batch, the loss and the likely causes
+    (a learning rate too high, inputs of an extreme scale).
 
     A **2-D numeric array** is read as the event frame the input boundary makes of
     it: row ``i`` is user ``i``, column ``j`` one event at ``1970-01-01 + j`` days
@@ -140,10 +151,24 @@ class GRUSequenceAutoencoder(EventTransformer):
     callbacks : list of skorch callbacks, optional
         Extra ``skorch.callbacks.Callback`` instances (or classes, or ``(name,
         callback)`` pairs) run after the estimator's own (gradient clipping, early
-        stopping, progress bar), e.g. a learning-rate scheduler or a logger. They are
-        used as given (not copied), so their state after ``fit`` is the training's;
-        the names ``clip``, ``early_stopping``, ``progress`` and skorch's defaults are
-        taken. Checked in ``fit`` (``ValueError`` naming the item).
+        stopping, progress bar, checkpoints), e.g. a learning-rate scheduler or a
+        logger. They are used as given (not copied), so their state after ``fit`` is
+        the training's; the names ``clip``, ``loss_guard``, ``early_stopping``,
+        ``progress``, ``checkpoint``, ``resume`` and skorch's defaults are taken.
+        Checked in ``fit`` (``ValueError`` naming the item).
+    checkpoint : str or path-like, optional
+        A folder (created if needed) where training saves a checkpoint after every
+        epoch and at its end: skorch's ``Checkpoint`` files (the module, the
+        optimizer's state, the history) and the rest of the training's state (torch's
+        random state, early stopping's state, a fingerprint of the parameters, seed
+        and data). A checkpoint is written into a new subfolder, then published by
+        one atomic rename, so a training killed at any point leaves the last complete
+        one. A later ``fit`` with the same folder resumes it (skorch's
+        ``LoadInitState``): it trains only the epochs left (none, when that training
+        had finished), and, with the same ``random_state``, gives the same model as a
+        training never interrupted. A folder holding a checkpoint of another training
+        (other parameters, seed or data) raises ``ValueError``; the state of
+        ``callbacks`` is not saved. ``None``: no checkpoints.
     device : str, default="cpu"
         Torch device for training and inference, e.g. ``"cuda"``. The fitted model
         is kept on the CPU, so a model trained on a GPU loads and transforms on a
@@ -208,6 +233,7 @@ class GRUSequenceAutoencoder(EventTransformer):
     """
 
     _ubp_postprocess = "learned"
+    _ubp_packages = {**BASE_PACKAGES, **TORCH}
 
     def _ubp_requirement(self, view: EventView) -> str | None:
         named = [] if isinstance(self.fields, str) else list(self.fields)
@@ -253,6 +279,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         validation_fraction: float = 0.1,
         patience: int = 3,
         callbacks: Sequence | None = None,
+        checkpoint: Any = None,
         device: str = "cpu",
         random_state: Any = None,
         verbose: bool = False,
@@ -276,6 +303,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.callbacks = callbacks
+        self.checkpoint = checkpoint
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -297,6 +325,13 @@ class GRUSequenceAutoencoder(EventTransformer):
         Returns
         -------
         self : GRUSequenceAutoencoder
+
+        Raises
+        ------
+        ValueError
+            A bad parameter or input, before any training.
+        FloatingPointError
+            Training diverged: a batch loss not finite, or exploded (see above).
         """
         self._fit(X)
         return self
@@ -325,6 +360,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         seqs = self._fit_sequences(view)
+        self._check_n_components(len(seqs))
         module_params = self._module_params()
         criterion_params = {k: module_params[k] for k in ("reconstruct", "numeric")}
         model = ModelSpec(SequenceAutoencoder, module_params, ReconstructionLoss, criterion_params)
@@ -336,16 +372,18 @@ class GRUSequenceAutoencoder(EventTransformer):
         latent = encode_sequences(self.module_, seqs, self.device, self.hidden_size)
         self.pca_ = None
         if self.n_components is not None:
-            n = len(seqs)
-            if self.n_components > min(n, self.hidden_size):
-                raise ValueError(
-                    f"n_components={self.n_components} must be at most min(n_users, "
-                    f"hidden_size) = {min(n, self.hidden_size)}."
-                )
             self.pca_ = PCA(self.n_components, random_state=seed).fit(latent)
-            latent = self.pca_.transform(latent)
+            latent = pca_project(self.pca_, latent)
         self._n_features_out = latent.shape[1]
         return view, latent
+
+    def _check_n_components(self, n_users: int) -> None:
+        """``n_components`` against the data, before any training."""
+        if self.n_components is not None and self.n_components > min(n_users, self.hidden_size):
+            raise ValueError(
+                f"n_components={self.n_components} must be at most min(n_users, "
+                f"hidden_size) = {min(n_users, self.hidden_size)}."
+            )
 
     def _fit_sequences(self, view: EventView) -> Sequences:
         fields = resolve_fields(self.fields, view)
@@ -424,7 +462,7 @@ class GRUSequenceAutoencoder(EventTransformer):
             self.module_, self._sequences(view), self.device, self.hidden_size
         )
         if self.pca_ is not None:
-            latent = self.pca_.transform(latent)
+            latent = pca_project(self.pca_, latent)
         return self._finish(latent, view)
 
     def reconstruction_accuracy(self, X: Any) -> dict[str, float]:
@@ -473,26 +511,8 @@ class GRUSequenceAutoencoder(EventTransformer):
         check_is_fitted(self, "module_")
         seqs = self._sequences(self._validate_input(X, reset=False))
         cols = [self.fields_.index(f) for f in self.reconstruct_]
-        hits = dict.fromkeys(self.reconstruct_, 0)
-        totals = dict.fromkeys(self.reconstruct_, 0)
-        if majority:
-            # targets are every token after the first of each sequence
-            first = np.zeros(len(seqs.tokens), dtype=bool)
-            first[seqs.offsets[:-1]] = True
-            for f, j in zip(self.reconstruct_, cols, strict=True):
-                t = seqs.tokens[~first, j]
-                t = t[t >= OOV]
-                if t.size:
-                    hits[f] = int(np.bincount(t).max())
-                    totals[f] = int(t.size)
-            return hits, totals
-        for _, module, tokens, lengths in inference_batches(self.module_, seqs, self.device):
-            for f, (pred, t) in zip(
-                self.reconstruct_, module.predict(tokens, lengths), strict=True
-            ):
-                keep = t >= OOV
-                hits[f] += int((pred[keep] == t[keep]).sum())
-                totals[f] += int(keep.sum())
+        counts = reconstruction_counts(self.module_, seqs, cols, self.device, majority=majority)
+        hits, totals = (dict(zip(self.reconstruct_, c, strict=True)) for c in counts)
         return hits, totals
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

@@ -104,6 +104,14 @@ def _array_view(X: Any, estimator: Any) -> EventView:
     """The view of a 2-D numeric array's event frame, with the validated array."""
     names = _get_feature_names(X)
     array = check_array(X, dtype=[np.float64, np.float32], estimator=estimator, input_name="X")
+    with np.errstate(over="ignore"):
+        total = float(np.square(array, dtype=np.float64).sum())
+    if not np.isfinite(total):
+        raise ValueError(
+            f"field {ARRAY_VALUE!r} (the array's values, largest magnitude "
+            f"{float(np.abs(array).max()):.3g}): their sum of squares overflows float64, so "
+            "statistics and factorisations of them would not be finite; rescale the input."
+        )
     width = array.shape[1]
     view = EventView(array_events(array))
     view.checked = True

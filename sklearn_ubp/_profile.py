@@ -38,6 +38,7 @@ from ._members import (
     DefaultMembers,
     check_members,
     default_members,
+    final_step,
     member_router,
     nested_params,
     prefixed_names,
@@ -57,6 +58,7 @@ from ._postprocess import (
     rows,
     transform_member,
 )
+from ._versions import TORCH, VersionedEstimator, uses_torch
 
 __all__ = ["DEFAULT_MEMBERS", "DefaultMembers", "UniversalProfile"]
 
@@ -66,7 +68,7 @@ DEFAULT_CHUNK_SIZE = 50_000
 _PER_MEMBER = ("transformer_weights", "postprocess", "n_components")
 
 
-class UniversalProfile(TransformerMixin, BaseEstimator):
+class UniversalProfile(VersionedEstimator, TransformerMixin, BaseEstimator):
     """Universal Behavioral Profiles: an ensemble of user embedders, concatenated.
 
     User embedders, each fitted on the same event frame, post-processed as in the
@@ -444,6 +446,7 @@ class UniversalProfile(TransformerMixin, BaseEstimator):
                 print(f"[UniversalProfile] ({i} of {len(active)}) {name}: fit in {seconds:.1f} s")
             if keep:
                 blocks.append(finish_block(name, Z, member_weight(self.transformer_weights, name)))
+        self._record_versions(TORCH if any(uses_torch(final_step(e)) for _, e in fitted) else None)
         self.input_kind_ = input_kind(view)
         self.transformers_ = fitted
         self.postprocessors_ = post

@@ -153,6 +153,22 @@ def test_fit_transform_equals_transform_and_rows_follow_users(events, fitted):
     np.testing.assert_allclose(fitted.transform(events.iloc[rows]), out[rows], atol=1e-6)
 
 
+@pytest.mark.parametrize("size", ["tiny", pytest.param("default", marks=pytest.mark.slow)])
+def test_rows_do_not_depend_on_the_other_users_at_all(events, fitted, size):
+    """Bit for bit: batches hold one length and at least 16 rows, the PCA is per row."""
+    if size == "default":  # the default widths (other CPU kernels); training is moot
+        fitted = GRUSequenceAutoencoder(max_epochs=1, random_state=0).fit(events.iloc[:100])
+    reduced = GRUSequenceAutoencoder(**{**TINY, "n_components": 4}).fit(events.iloc[:100])
+    rng = np.random.default_rng(2)
+    for gru in (fitted, reduced):
+        out = gru.transform(events)
+        order = rng.permutation(len(events))
+        np.testing.assert_array_equal(gru.transform(events.iloc[order]), out[order])
+        for n in (1, 2, 3, 5, 17, 200):
+            rows = rng.permutation(len(events))[:n]
+            np.testing.assert_array_equal(gru.transform(events.iloc[rows]), out[rows])
+
+
 def test_deterministic_and_seed_matters(events, fitted):
     again = GRUSequenceAutoencoder(**TINY).fit(events)
     np.testing.assert_array_equal(again.transform(events), fitted.transform(events))
@@ -469,6 +485,38 @@ def test_bad_parameters(events, params, match):
         GRUSequenceAutoencoder(**{**TINY, **params}).fit(events.iloc[:50])
 
 
+class TrainingStarts(Callback):
+    """Records whether training started."""
+
+    started = False
+
+    def on_train_begin(self, net, **kwargs):
+        type(self).started = True
+
+
+def test_parameters_are_checked_before_any_training(events):
+    with pytest.raises(ValueError, match="n_components=9 must be at most"):
+        GRUSequenceAutoencoder(**{**TINY, "n_components": 9, "callbacks": [TrainingStarts()]}).fit(
+            events.iloc[:50]
+        )
+    assert not TrainingStarts.started
+
+
+def test_a_diverging_training_stops_naming_the_loss(events):
+    with pytest.raises(FloatingPointError, match=r"epoch 1, training batch \d+: the loss") as e:
+        GRUSequenceAutoencoder(**{**TINY, "lr": 1e6}).fit(events.iloc[:300])
+    assert "learning rate too high (lr=1e+06" in str(e.value) and "scale" in str(e.value)
+
+
+def test_array_values_that_overflow_are_refused_before_training():
+    X = np.full((30, 4), 1e300) * np.arange(4)
+    with pytest.raises(ValueError, match="field 'value'.*overflows float64"):
+        GRUSequenceAutoencoder(**{**TINY, "callbacks": [TrainingStarts()]}).fit(X)
+    assert not TrainingStarts.started
+    large = GRUSequenceAutoencoder(**TINY).fit(X * 1e-290)  # large but finite
+    assert np.isfinite(large.transform(X * 1e-290)).all()
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 def test_cuda_without_cuda_is_a_clear_error(events):
     with pytest.raises(ValueError, match="CUDA is not available"):
@@ -518,3 +566,88 @@ def test_array_sequences_are_reconstructed():
 
     target = np.c_[np.sin(phase + 11 * 0.6), np.cos(phase + 11 * 0.6)]
     assert LinearRegression().fit(emb, target).score(emb, target) > 0.8
+
+
+# ------------------------------------------------------------------ checkpoints
+
+#: Training stopped early (patience 1) after a few epochs: resuming must restore
+#: early stopping's state too.
+CHECKPOINTED = {**TINY, "max_epochs": 5, "max_length": 16, "lr": 0.05, "patience": 1}
+
+
+class Crash(Callback):
+    """Raises in the 2nd training batch of epoch ``epoch``; or SIGKILLs its process
+    there when the environment variable ``UBP_TEST_SIGKILL`` is set."""
+
+    def __init__(self, epoch=3):
+        self.epoch = epoch
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.epoch and len(net.history[-1]["batches"]) == 2:
+            if os.environ.get("UBP_TEST_SIGKILL"):
+                import signal
+
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError("crash")
+
+
+class Epochs(Callback):
+    """Counts the epochs run."""
+
+    def initialize(self):
+        self.n_ = 0
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.n_ += 1
+
+
+def test_checkpoint_resumes_a_crashed_training(events, tmp_path):
+    data = events.iloc[:300]
+    plain = GRUSequenceAutoencoder(**CHECKPOINTED).fit(data)
+    with pytest.raises(RuntimeError, match="crash"):
+        GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=tmp_path, callbacks=[Crash()]).fit(data)
+    assert (tmp_path / "latest").read_text().startswith("epoch-0002-")
+    epochs = Epochs()
+    resumed = GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=tmp_path, callbacks=[epochs])
+    resumed.fit(data)
+    assert epochs.n_ == len(plain.history_) - 2  # the epochs left only
+    assert resumed.best_epoch_ == plain.best_epoch_ < len(plain.history_)  # stopped early
+    for a, b in zip(resumed.history_, plain.history_, strict=True):
+        assert (a["train_loss"], a["valid_loss"]) == (b["train_loss"], b["valid_loss"])
+    np.testing.assert_array_equal(resumed.transform(data), plain.transform(data))
+    # a finished training: a later fit loads it and trains no epoch
+    again = GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=str(tmp_path), callbacks=[epochs])
+    np.testing.assert_array_equal(again.fit_transform(data), plain.transform(data))
+    assert epochs.n_ == 0 and len(list(tmp_path.glob("epoch-*"))) == 1
+    with pytest.raises(ValueError, match="checkpoint of another training"):
+        GRUSequenceAutoencoder(**{**CHECKPOINTED, "lr": 0.01}, checkpoint=tmp_path).fit(data)
+    with pytest.raises(ValueError, match="checkpoint must be a folder"):
+        GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=tmp_path / "latest").fit(data)
+
+
+@pytest.mark.slow
+def test_checkpoint_resumes_a_training_killed_by_sigkill(events, tmp_path):
+    import subprocess
+    import sys
+
+    data = events.iloc[:300]
+    data.to_pickle(tmp_path / "events.pkl")
+    folder = tmp_path / "checkpoints"
+    code = (
+        "import pandas as pd\n"
+        "from test_gru import CHECKPOINTED, Crash\n"
+        "from sklearn_ubp import GRUSequenceAutoencoder\n"
+        f"data = pd.read_pickle({str(tmp_path / 'events.pkl')!r})\n"
+        f"GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint={str(folder)!r}, "
+        "callbacks=[Crash(epoch=3)]).fit(data)\n"
+    )
+    env = {**os.environ, "UBP_TEST_SIGKILL": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
+    killed = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT)
+    assert killed.returncode == -9  # SIGKILL, mid-epoch 3
+    assert (folder / "latest").read_text().startswith("epoch-0002-")
+    resumed = GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint=folder).fit(data)
+    plain = GRUSequenceAutoencoder(**CHECKPOINTED).fit(data)
+    np.testing.assert_array_equal(resumed.transform(data), plain.transform(data))
+    assert [h["train_loss"] for h in resumed.history_] == [h["train_loss"] for h in plain.history_]

@@ -224,6 +224,7 @@ BAD_ARRAYS = {
     "no_columns": (np.zeros((3, 0)), ValueError, r"0 feature\(s\)"),
     "complex": (np.array([[1 + 1j, 0], [0, 1]]), ValueError, "Complex data not supported"),
     "strings": (np.array([["a", "b"], ["c", "d"]], dtype=object), ValueError, "could not convert"),
+    "overflow": (np.full((3, 2), 1e300), ValueError, "field 'value'.*overflows float64"),
 }
 
 

@@ -75,6 +75,27 @@ def _auc(X, y, seed=0):
     return roc_auc_score(yb, model.predict_proba(Xb)[:, 1])
 
 
+def test_make_events_small_example():
+    """The checks of make_events' former docstring Examples, on its 200-user log."""
+    data = make_events(n_users=200, n_days=60, random_state=0)
+    assert data.events.shape[0] == data.traits.shape[0] == 200
+    assert data.events.index.equals(data.traits.index)
+    assert (data.start, data.end) == (
+        pd.Timestamp("2022-06-23 00:00:00"),
+        pd.Timestamp("2022-08-21 23:59:59"),
+    )
+    # the challenge's split (purchases in the first target window)
+    cutoff = data.end.normalize() - pd.Timedelta(days=27)
+    buys = data.tables["product_buy"]
+    in_window = buys[(buys.timestamp >= cutoff) & (buys.timestamp < cutoff + pd.Timedelta(days=14))]
+    y = data.traits.index.isin(in_window.client_id)
+    assert y.shape == (200,)
+    # the relevant clients include every buyer of the input period, plus non-buyers
+    buyers = buys.client_id[buys.timestamp < cutoff].unique()
+    assert bool(pd.Index(buyers).isin(data.relevant_clients).all())
+    assert len(data.relevant_clients) > len(buyers)
+
+
 def test_tables_schema(data):
     assert list(data.tables) == [
         "product_buy",

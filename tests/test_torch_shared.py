@@ -7,6 +7,7 @@ from skorch.callbacks import EpochScoring
 
 from sklearn_ubp._sequences import numeric_sequences
 from sklearn_ubp._torch import (
+    MIN_INFERENCE_ROWS,
     OWN_CALLBACKS,
     LengthBatches,
     ModelSpec,
@@ -14,8 +15,11 @@ from sklearn_ubp._torch import (
     SequenceAutoencoder,
     SequenceDataset,
     TrainingConfig,
+    TrainingDivergedError,
     check_callbacks,
+    check_loss,
     encode_sequences,
+    exact_batches,
     holdout_split,
     inference_device,
     train_net,
@@ -91,3 +95,23 @@ def test_train_net_is_seeded_and_ends_on_the_cpu():
     a, b = (encode_sequences(r.net.module_, seqs, "cpu", 4) for r in runs)
     assert a.dtype == np.float32 and a.shape == (60, 4)
     np.testing.assert_array_equal(a, b)
+
+
+def test_check_loss_rule():
+    kw = {"epoch": 2, "batch": "training batch 3", "lr": 0.1}
+    check_loss(999.0, 0.001, **kw)  # the floor: 1000 x max(first, 1)
+    check_loss(2e4, 20.0, **kw)
+    with pytest.raises(TrainingDivergedError, match="epoch 2, training batch 3: the loss 1001"):
+        check_loss(1001.0, 0.5, **kw)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(FloatingPointError, match="is not finite.*lr=0.1"):
+            check_loss(bad, 1.0, **kw)
+
+
+def test_exact_batches_have_enough_rows():
+    lengths = np.r_[np.full(50, 3), np.arange(4, 30), [40, 40, 41]]
+    batches = exact_batches(np.random.default_rng(0).permutation(lengths))
+    assert sorted(np.concatenate(batches)) == list(range(len(lengths)))
+    assert all(len(b) >= MIN_INFERENCE_ROWS for b in batches[:-1])
+    assert len(batches[-1]) < MIN_INFERENCE_ROWS  # the longest users: filled at encoding
+    assert exact_batches(np.full(20, 5))[0].size == 20 and exact_batches(np.array([])) == []

@@ -10,7 +10,16 @@
 
 from ._batching import LengthBatches, SequenceDataset
 from ._device import inference_device, training_device
-from ._inference import INFERENCE_BATCH, INFERENCE_TOKENS, encode_sequences, inference_batches
+from ._inference import (
+    INFERENCE_BATCH,
+    INFERENCE_TOKENS,
+    MIN_INFERENCE_ROWS,
+    encode_sequences,
+    exact_batches,
+    inference_batches,
+    pca_project,
+    reconstruction_counts,
+)
 from ._modules import (
     ADAPTIVE_CUTOFFS,
     ADAPTIVE_MIN_IDS,
@@ -21,13 +30,16 @@ from ._modules import (
     adaptive_cutoffs,
 )
 from ._training import (
+    EXPLOSION_FACTOR,
     GRADIENT_CLIP,
     OWN_CALLBACKS,
     TRAINING_CONSTRAINTS,
     ModelSpec,
     TrainedNet,
     TrainingConfig,
+    TrainingDivergedError,
     check_callbacks,
+    check_loss,
     epoch_history,
     fused_adam_available,
     holdout_split,
@@ -37,9 +49,11 @@ from ._training import (
 __all__ = [
     "ADAPTIVE_CUTOFFS",
     "ADAPTIVE_MIN_IDS",
+    "EXPLOSION_FACTOR",
     "GRADIENT_CLIP",
     "INFERENCE_BATCH",
     "INFERENCE_TOKENS",
+    "MIN_INFERENCE_ROWS",
     "OWN_CALLBACKS",
     "TRAINING_CONSTRAINTS",
     "LaneDropout",
@@ -51,14 +65,19 @@ __all__ = [
     "StackedGRU",
     "TrainedNet",
     "TrainingConfig",
+    "TrainingDivergedError",
     "adaptive_cutoffs",
     "check_callbacks",
+    "check_loss",
     "encode_sequences",
     "epoch_history",
+    "exact_batches",
     "fused_adam_available",
     "holdout_split",
     "inference_batches",
     "inference_device",
+    "pca_project",
+    "reconstruction_counts",
     "train_net",
     "training_device",
 ]

@@ -6,6 +6,7 @@ trains (skorch stays unimported until then).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,13 +22,17 @@ from .._sequences import Sequences
 from ._batching import SequenceDataset
 
 __all__ = [
+    "EXPLOSION_FACTOR",
     "GRADIENT_CLIP",
     "ModelSpec",
     "OWN_CALLBACKS",
     "TRAINING_CONSTRAINTS",
     "TrainedNet",
     "TrainingConfig",
+    "TrainingDivergedError",
     "check_callbacks",
+    "check_checkpoint",
+    "check_loss",
     "epoch_history",
     "fused_adam_available",
     "holdout_split",
@@ -36,6 +41,9 @@ __all__ = [
 
 #: Gradients are clipped to this total L2 norm in training.
 GRADIENT_CLIP = 1.0
+#: A batch loss above this many times ``max(first training batch's loss, 1)`` stops
+#: training as diverged (see :func:`check_loss`).
+EXPLOSION_FACTOR = 1e3
 #: Names of the callbacks a member's net has without ``callbacks``: skorch's defaults
 #: and the member's own (gradient clipping, early stopping, progress bar).
 OWN_CALLBACKS = (
@@ -44,8 +52,11 @@ OWN_CALLBACKS = (
     "valid_loss",
     "print_log",
     "clip",
+    "loss_guard",
     "early_stopping",
     "progress",
+    "checkpoint",
+    "resume",
 )
 #: ``_parameter_constraints`` of the training parameters every sequence member has.
 TRAINING_CONSTRAINTS: dict = {
@@ -55,17 +66,48 @@ TRAINING_CONSTRAINTS: dict = {
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "patience": [Interval(Integral, 1, None, closed="left")],
     "callbacks": [None, list, tuple],
+    "checkpoint": [None, str, os.PathLike],
     "device": [str],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
 
 
+class TrainingDivergedError(FloatingPointError):
+    """Training stopped because a batch loss was not finite or exploded.
+
+    Raised by :func:`check_loss` during ``fit``; the message names the epoch, the batch,
+    the loss and the likely causes.
+    """
+
+
+def check_loss(loss: float, first: float, *, epoch: int, batch: str, lr: float) -> None:
+    """Raise :class:`TrainingDivergedError` unless the batch loss ``loss`` is sane.
+
+    The rule: ``loss`` must be finite and at most :data:`EXPLOSION_FACTOR` times
+    ``max(first, 1)``, where ``first`` is the loss of the first training batch of the
+    training (the floor of 1 keeps a tiny first loss from making every later one an
+    explosion). ``batch`` names the batch in the message, e.g. ``"training batch 3 of
+    12"``.
+    """
+    limit = EXPLOSION_FACTOR * max(first, 1.0) if np.isfinite(first) else np.inf
+    if np.isfinite(loss) and loss <= limit:
+        return
+    what = "is not finite" if not np.isfinite(loss) else f"exceeds {limit:.4g}"
+    raise TrainingDivergedError(
+        f"training diverged at epoch {epoch}, {batch}: the loss {loss:.4g} {what} "
+        f"({EXPLOSION_FACTOR:g} x max(first batch's loss {first:.4g}, 1)). Likely causes: "
+        f"a learning rate too high (lr={lr:g}; try 10 times lower) or input values of an "
+        "extreme scale (rescale or clip them)."
+    )
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """The training parameters of a sequence member (see :data:`TRAINING_CONSTRAINTS`).
 
-    ``callbacks`` are extra skorch callbacks, checked by :func:`check_callbacks`.
+    ``callbacks`` are extra skorch callbacks, checked by :func:`check_callbacks`;
+    ``checkpoint`` is the folder of the training's checkpoints (``None``: none).
     """
 
     lr: float
@@ -75,6 +117,7 @@ class TrainingConfig:
     patience: int
     verbose: bool = False
     callbacks: tuple = ()
+    checkpoint: str | None = None
 
     @classmethod
     def from_estimator(cls, estimator: Any) -> TrainingConfig:
@@ -87,6 +130,7 @@ class TrainingConfig:
             patience=estimator.patience,
             verbose=bool(estimator.verbose),
             callbacks=tuple(check_callbacks(estimator.callbacks)),
+            checkpoint=check_checkpoint(getattr(estimator, "checkpoint", None)),
         )
 
 
@@ -141,6 +185,16 @@ def check_callbacks(callbacks: Sequence | None) -> list:
     return list(callbacks)
 
 
+def check_checkpoint(checkpoint: str | os.PathLike | None) -> str | None:
+    """``checkpoint`` as a folder path, or ``ValueError`` when it names a file."""
+    if checkpoint is None:
+        return None
+    path = os.fspath(checkpoint)
+    if not path or os.path.isfile(path):
+        raise ValueError(f"checkpoint must be a folder path; got {checkpoint!r}")
+    return path
+
+
 def fused_adam_available(device: torch.device) -> bool:
     """Whether torch has a fused Adam for ``device`` (on CPUs since torch 2.4).
 
@@ -176,12 +230,17 @@ def train_net(
 
     Weight initialisation, dropout and the batch order draw from ``seed`` only
     (torch's global random state is restored after); the net ends on the CPU
-    (:func:`._net.release_net`).
+    (:func:`._net.release_net`). With ``config.checkpoint``, a checkpoint of this
+    training (same model, parameters, seed and data) found there is resumed.
     """
+    from ._checkpoint import training_fingerprint
     from ._net import build_net, release_net
 
     train, valid = holdout_split(seqs, config.validation_fraction, seed)
-    net = build_net(model, config, device, valid, seed)
+    fingerprint = ""
+    if config.checkpoint is not None:
+        fingerprint = training_fingerprint(model, config, seed, train, valid)
+    net = build_net(model, config, device, valid, seed, fingerprint=fingerprint)
     devices = [device] if device.type == "cuda" else []
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=devices, device_type=device.type):

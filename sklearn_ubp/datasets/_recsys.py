@@ -179,38 +179,9 @@ def load_recsys2025(
     ([5, 6], [[3], []])
     """
     path = Path(path)
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path} is not a directory; expected the RecSys 2025 data folder.")
-    if clients not in ("all", "relevant"):
-        raise ValueError(f"clients must be 'all' or 'relevant'; got {clients!r}.")
-    names = list(EVENT_TABLES) if event_types is None else list(event_types)
-    unknown = [n for n in names if n not in EVENT_TABLES]
-    if unknown:
-        raise ValueError(f"unknown event type(s) {unknown}; choose from {list(EVENT_TABLES)}.")
-
-    relevant = None
-    relevant_file = path / "input" / "relevant_clients.npy"
-    if relevant_file.exists():
-        relevant = np.load(relevant_file).astype(np.int64)
-    elif clients == "relevant":
-        raise FileNotFoundError(f"clients='relevant' needs {relevant_file}.")
-    keep = None
-    if clients == "relevant":
-        keep = np.unique(relevant)
-    if max_clients is not None:
-        if keep is None:
-            ids = np.unique(
-                np.concatenate(
-                    [
-                        _read_table(path, n, ["client_id"]).column("client_id").to_numpy()
-                        for n in names
-                    ]
-                    + ([relevant] if relevant is not None else [])
-                )
-            )
-            keep = ids
-        keep = keep[:max_clients]
-
+    names = _check_load_options(path, clients, event_types)
+    relevant = _relevant_clients(path, clients)
+    keep = _kept_clients(path, names, relevant, clients, max_clients)
     tables = {}
     for name in names:
         table = _read_table(path, name, ["client_id", "timestamp", EVENT_TABLES[name]])
@@ -234,6 +205,50 @@ def load_recsys2025(
         targets=targets,
         path=str(path),
     )
+
+
+def _check_load_options(path: Path, clients: str, event_types: Sequence[str] | None) -> list[str]:
+    """The event tables to read, after checking the folder and ``clients``."""
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} is not a directory; expected the RecSys 2025 data folder.")
+    if clients not in ("all", "relevant"):
+        raise ValueError(f"clients must be 'all' or 'relevant'; got {clients!r}.")
+    names = list(EVENT_TABLES) if event_types is None else list(event_types)
+    unknown = [n for n in names if n not in EVENT_TABLES]
+    if unknown:
+        raise ValueError(f"unknown event type(s) {unknown}; choose from {list(EVENT_TABLES)}.")
+    return names
+
+
+def _relevant_clients(path: Path, clients: str) -> np.ndarray | None:
+    """``input/relevant_clients.npy`` as int64, or ``None`` when the file is absent."""
+    relevant_file = path / "input" / "relevant_clients.npy"
+    if relevant_file.exists():
+        return np.load(relevant_file).astype(np.int64)
+    if clients == "relevant":
+        raise FileNotFoundError(f"clients='relevant' needs {relevant_file}.")
+    return None
+
+
+def _kept_clients(
+    path: Path,
+    names: list[str],
+    relevant: np.ndarray | None,
+    clients: str,
+    max_clients: int | None,
+) -> np.ndarray | None:
+    """The sorted client ids to keep (``None``: every client)."""
+    keep = None
+    if clients == "relevant":
+        keep = np.unique(relevant)
+    if max_clients is not None:
+        if keep is None:
+            ids = [
+                _read_table(path, n, ["client_id"]).column("client_id").to_numpy() for n in names
+            ]
+            keep = np.unique(np.concatenate(ids + ([relevant] if relevant is not None else [])))
+        keep = keep[:max_clients]
+    return keep
 
 
 def _arrow_lists(t: pa.DataType) -> Any:

@@ -1,4 +1,31 @@
-"""Future-window tasks for any event log: activity, purchases, spend, next categories."""
+"""Future-window tasks for any event log: activity, purchases, spend, next categories.
+
+:func:`~sklearn_ubp.evaluation.make_future_tasks` splits a log at a ``cut``: the input
+is every event before it; the population is the users with at least one event (of any
+type) before it; the targets come from the purchases in the ``horizon_days`` days (28
+by default) from ``cut`` on (every event is a purchase when the frame has no
+``event_type`` column):
+
+``active`` (binary, scored by AUROC)
+    At least one purchase in the horizon.
+``n_future`` (count, scored by Spearman)
+    Number of purchase events in the horizon, or of distinct baskets when ``basket``
+    names the field whose values group a user's events into baskets
+    (``basket="timestamp"``: events sharing a timestamp, e.g. one day's receipt lines
+    in a day-resolution log).
+``spend`` (count, scored by Spearman), when ``amount`` is given
+    Sum of the ``amount`` field over the purchases in the horizon.
+``categories`` (multilabel, scored by macro AUROC), when ``category`` is given
+    For each of the ``n_categories`` categories bought by most users before ``cut``
+    (ties: smaller value first), whether it is bought in the horizon.
+
+A task whose targets have a single class (or, for counts, a single value) among the
+population is skipped with a ``UserWarning``. The result has the shape of
+:func:`~sklearn_ubp.evaluation.make_tasks`'s, with one window: ``y_train`` and
+``y_test`` are the same targets, so :func:`~sklearn_ubp.evaluation.evaluate` and
+``ubp evaluate`` take both; it scores them with ``protocol="probe"``
+(cross-validation over users) by default.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +41,7 @@ from sklearn.utils import Bunch
 from .._arrow import US_PER_DAY, timestamp_to_us
 from .._frame import EVENT_TYPE, TIME, EventView, checked_view, filter_events
 from .._vocabulary import Vocabulary
+from ._tasks import split_bunch, task_bunch
 
 __all__ = ["FUTURE_TASK_NAMES", "make_future_tasks"]
 
@@ -105,29 +133,12 @@ def make_future_tasks(
 ) -> Bunch:
     """Future-window downstream tasks for any event log, split in time at ``cut``.
 
-    The input is every event before ``cut``; the population is the users with at least
-    one event (of any type) before ``cut``; the targets come from the purchases in the
-    ``horizon_days`` days from ``cut`` on (every event is a purchase when the frame has
-    no ``event_type`` column):
-
-    ``active`` (binary)
-        At least one purchase in the horizon.
-    ``n_future`` (count, scored by Spearman)
-        Number of purchase events in the horizon, or of distinct baskets when
-        ``basket`` names the field whose values group a user's events into baskets
-        (``basket="timestamp"``: events sharing a timestamp, e.g. one day's receipt
-        lines in a day-resolution log).
-    ``spend`` (count, scored by Spearman), when ``amount`` is given
-        Sum of the ``amount`` field over the purchases in the horizon.
-    ``categories`` (multilabel, scored by macro AUROC), when ``category`` is given
-        For each of the ``n_categories`` categories bought by most users before
-        ``cut`` (ties: smaller value first), whether it is bought in the horizon.
-
-    A task whose targets have a single class (or, for counts, a single value) among
-    the population is skipped with a ``UserWarning``. The result has the shape of
-    :func:`make_tasks`'s, with one window: ``y_train`` and ``y_test`` are the same
-    targets, and :func:`evaluate` scores them with ``protocol="probe"`` (cross-validation
-    over users) by default.
+    The input is every event before ``cut``, the population the users with an event
+    before it; the targets, from the purchases of the ``horizon_days`` from ``cut`` on,
+    are ``active``, ``n_future``, ``spend`` and ``categories`` (:ref:`future-tasks`); a
+    task whose targets are the same for every user is skipped with a ``UserWarning``.
+    The result has the shape of :func:`make_tasks`'s, with one window (``y_train`` and
+    ``y_test`` are the same), which :func:`evaluate` scores with ``protocol="probe"``.
 
     Parameters
     ----------
@@ -151,12 +162,10 @@ def make_future_tasks(
     Returns
     -------
     tasks : sklearn.utils.Bunch
-        ``X`` (the event frame of the input period, one row per user of the
-        population, in the order of ``events``), ``tasks`` (dict of task name to a
-        Bunch with ``name``, ``kind`` ("binary", "count" or "multilabel"), ``mask``,
-        ``y_train``, ``y_test``, ``targets`` (category labels) and ``popularity``
-        (``None``: scored by AUROC alone)), ``cut``, ``windows`` (one ``(start,
-        end)`` pair), ``end`` and ``default_protocol="probe"``.
+        ``X`` (the input events of the population, in the order of ``events``),
+        ``tasks`` (as :func:`make_tasks`'s; ``kind`` may be "count", ``targets`` are
+        category labels, ``popularity`` is ``None``), ``cut``, ``windows`` (one
+        ``(start, end)`` pair), ``end`` and ``default_protocol="probe"``.
 
     Examples
     --------
@@ -183,25 +192,24 @@ def make_future_tasks(
     in_input = times < cut_us
     end_us = cut_us + int(horizon_days) * US_PER_DAY
     in_window = is_buy & (times >= cut_us) & (times < end_us)
-    rows = np.flatnonzero(np.bincount(user[in_input], minlength=view.n_users) > 0)
-    if rows.size == 0:
-        raise ValueError(
-            f"make_future_tasks: no user has an event before cut={pd.Timestamp(cut_us, unit='us')}"
-        )
+    rows = _population(user[in_input], view.n_users, cut_us)
     targets = _targets(
         view, user, in_input & is_buy, in_window, amount, (category, n_categories), basket
     )
     targets = {name: (kind, y[rows], labels) for name, (kind, y, labels) in targets.items()}
     tasks = _kept_tasks(targets, rows.size)
-    to_ts = lambda us: pd.Timestamp(us, unit="us")  # noqa: E731
-    return Bunch(
-        X=filter_events(view.frame, in_input).iloc[rows],
-        tasks=tasks,
-        cut=to_ts(cut_us),
-        windows=[(to_ts(cut_us), to_ts(end_us))],
-        end=to_ts(end_us),
-        default_protocol="probe",
-    )
+    X = filter_events(view.frame, in_input).iloc[rows]
+    return split_bunch(X, tasks, cut_us, [(cut_us, end_us)], end_us, default_protocol="probe")
+
+
+def _population(user: np.ndarray, n_users: int, cut_us: int) -> np.ndarray:
+    """Rows of the users with an event before the cut (``user``: their events' users)."""
+    rows = np.flatnonzero(np.bincount(user, minlength=n_users) > 0)
+    if rows.size == 0:
+        raise ValueError(
+            f"make_future_tasks: no user has an event before cut={pd.Timestamp(cut_us, unit='us')}"
+        )
+    return rows
 
 
 def _targets(
@@ -254,13 +262,5 @@ def _kept_tasks(targets: dict[str, tuple[str, np.ndarray, Any]], n_users: int) -
                 stacklevel=3,
             )
             continue
-        tasks[name] = Bunch(
-            name=name,
-            kind=kind,
-            mask=everyone,
-            y_train=y,
-            y_test=y,
-            targets=labels,
-            popularity=None,
-        )
+        tasks[name] = task_bunch(name, kind, everyone, y, y, labels)
     return tasks

@@ -19,13 +19,61 @@ user's window-1 label; the probe cross-validates over users. Three downstream mo
   users, an L2 strength chosen by inner cross-validation on the training users only,
   so that a wider embedding is not penalised by a fixed ``C``; fold means and
   standard deviations.
+
+The scores: AUROC for binary tasks (score = AUROC); AUROC, Diversity and Novelty for
+multilabel tasks (score = 0.8 AUROC + 0.1 Diversity + 0.1 Novelty; a multilabel task
+without ``popularity`` is scored by its macro AUROC alone); Spearman's rank
+correlation for count tasks (probe only). See :mod:`sklearn_ubp.evaluation._metrics`.
+
+The protocols in detail, with the options of :func:`~sklearn_ubp.evaluation.evaluate`
+(``**options``; unknown ones raise ``TypeError``):
+
+``"official"``
+    The challenge's network, one per task: Linear(n_dims -> 2048), LayerNorm, 3
+    residual blocks ``x + MLP(LayerNorm(x))`` with 2048 -> 4096 -> GELU -> 2048,
+    LayerNorm, Linear(-> outputs); AdamW (lr 1e-3), batch 128, BCE with logits, 3
+    epochs, no shuffling, seeded with ``torch.manual_seed(random_state)``; metrics of
+    the epoch with the best epoch-end score. Slow on CPUs at full width. Options:
+    ``hidden_size=2048``, ``wide_size=2 * hidden_size``, ``n_epochs=3``,
+    ``batch_size=128``, ``learning_rate=1e-3``, ``eval_batch_size=8192`` (prediction
+    only). The result's ``attrs["best_epoch"]`` maps each task to its best epoch
+    (1-based) and ``attrs["history"]`` lists every epoch's metrics as records (dicts
+    with keys ``task``, ``epoch``, ``metric``, ``value``; ``pd.DataFrame(...)`` them).
+``"fast"``
+    A standardised linear-logistic model (scikit-learn ``LogisticRegression`` for
+    binary tasks; one multi-output logistic layer fitted by L-BFGS for multilabel
+    tasks); targets with a single class in window 1 get a constant probability. Quick;
+    its numbers are lower than the official ones and only meant for comparing
+    embeddings. Options: ``C=0.01`` (inverse L2 strength), ``max_iter=200``,
+    ``holdout=0.5`` (share of each task's users, drawn with ``random_state``, that are
+    scored and not trained on; ``None`` trains and scores the same users, as the
+    official protocol does). The strong default regularisation suits the rare targets
+    of the propensity tasks: on the synthetic benchmark it ranked every embedding at
+    least as high as ``C=1`` or ``C=0.1`` did (``benchmarks/bench_tasks.py``).
+``"probe"``
+    For each task, users are split into ``n_splits`` shuffled folds; on each fold's
+    training users the inputs are standardised and a linear model is fitted whose L2
+    strength is chosen by ``inner_splits``-fold cross-validation on those training
+    users only (logistic, by log-loss over the grid ``Cs``, one strength for all
+    outputs of a multilabel task; ridge on ``log1p`` of count targets, by
+    leave-one-out over ``alphas``); it is scored on the fold's held-out users. Options:
+    ``n_splits=5``, ``inner_splits=3``, ``Cs=(1e-4, 1e-3, 1e-2, 0.1, 1)``,
+    ``alphas=(0.1, 1, ..., 1e5)``, ``max_iter=100`` (L-BFGS iterations per logistic
+    fit), ``inner_max_users=10_000`` (the inner choice runs on a random sample of at
+    most this many training users). The result has a fourth column ``std``, the
+    standard deviation over folds of each fold mean in ``value``; count tasks report
+    ``spearman`` and ``score``; the last row is ``task="mean"``, ``metric="score"``,
+    the mean of the task scores (its ``std`` is that of the per-fold means), and
+    ``attrs["l2_strength"]`` maps each task to the strength chosen on each fold
+    (``1 / C`` for logistic models, ``alpha`` for ridge: larger is a stronger penalty).
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -349,6 +397,15 @@ def _fit_predict_fast(
 # ------------------------------------------------------------------------ evaluate
 
 
+@contextmanager
+def _named(name: str) -> Iterator[None]:
+    """Prefix a task's ``ValueError`` with its name."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ValueError(f"task {name!r}: {exc}") from exc
+
+
 def _evaluate_probe(
     X_all: np.ndarray,
     checked: list[dict[str, Any]],
@@ -364,12 +421,10 @@ def _evaluate_probe(
         name = task["name"]
         start_time = time.perf_counter()
         X = X_all[task["rows"]]
-        try:
+        with _named(name):
             mean, std, strengths[name], scores = run_probe(
                 X, task, opts, random_state, task_metrics
             )
-        except ValueError as exc:
-            raise ValueError(f"task {name!r}: {exc}") from exc
         rows.extend((name, k, mean[k], std[k]) for k in mean)
         fold_scores.append(scores)
         if verbose:
@@ -381,6 +436,81 @@ def _evaluate_probe(
     table.attrs["protocol"] = "probe"
     table.attrs["l2_strength"] = strengths
     return table
+
+
+def _score_fast(
+    X: np.ndarray, task: dict[str, Any], opts: dict[str, Any], random_state: int
+) -> dict[str, float]:
+    """The metrics of ``protocol="fast"`` on one task."""
+    train, test = _fast_split(len(X), opts["holdout"], random_state)
+    probs = _fit_predict_fast(X[train], task["y_train"][train], X[test], opts, random_state)
+    return task_metrics(task["kind"], task["y_test"][test], probs, task["popularity"])
+
+
+def _evaluate_trained(
+    X_all: np.ndarray,
+    checked: list[dict[str, Any]],
+    protocol: str,
+    opts: dict[str, Any],
+    device: str,
+    random_state: int,
+    verbose: bool,
+) -> pd.DataFrame:
+    """The table of ``protocol="fast"`` and ``"official"``: task metrics and the total."""
+    rows: list[tuple[str, str, float]] = []
+    history_rows: list[dict[str, Any]] = []
+    best_epochs: dict[str, int] = {}
+    total = 0.0
+    for task in checked:
+        name = task["name"]
+        start_time = time.perf_counter()
+        X = X_all[task["rows"]]
+        with _named(name):
+            if protocol == "fast":
+                metrics = _score_fast(X, task, opts, random_state)
+            else:
+                metrics, best, history = run_official(X, task, opts, device, random_state, verbose)
+                best_epochs[name] = best
+                for epoch, epoch_metrics in enumerate(history, start=1):
+                    history_rows.extend(
+                        {"task": name, "epoch": epoch, "metric": k, "value": float(v)}
+                        for k, v in epoch_metrics.items()
+                    )
+        rows.extend((name, k, float(v)) for k, v in metrics.items())
+        total += metrics["score"]
+        if verbose:
+            report(f"{name} ({protocol}, {X.shape[0]} users)", metrics, start_time)
+    rows.append(("total", "score", float(total)))
+    table = pd.DataFrame(rows, columns=["task", "metric", "value"])
+    table.attrs["protocol"] = protocol
+    if protocol == "official":
+        table.attrs["best_epoch"] = best_epochs
+        table.attrs["history"] = history_rows
+    return table
+
+
+def _check_no_counts(checked: list[dict[str, Any]], protocol: str) -> None:
+    counts = [task["name"] for task in checked if task["kind"] == "count"]
+    if counts:
+        raise ValueError(
+            f"task(s) {counts} have count targets (scored by Spearman), which only "
+            f"protocol='probe' scores; got protocol={protocol!r}"
+        )
+
+
+def _check_call(
+    tasks: Any, protocol: str | None, options: dict[str, Any], device: str, random_state: Any
+) -> tuple[str, dict[str, Any], str, int]:
+    """The protocol, its options, the device and the seed of :func:`evaluate`, checked."""
+    if protocol is None:
+        protocol = getattr(tasks, "default_protocol", None) or "fast"
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+    opts = _check_options(protocol, options)
+    device = check_device(device)
+    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
+        raise ValueError(f"random_state must be an integer; got {random_state!r}")
+    return protocol, opts, device, int(random_state)
 
 
 def evaluate(
@@ -397,93 +527,46 @@ def evaluate(
 
     For each task, a model is trained on the embeddings of the users in ``task.mask`` to
     predict ``task.y_train`` (window 1) and scored on ``task.y_test`` (window 2) of the
-    same users (official), of held-out users (fast, ``holdout``) or of each held-out
-    fold (probe): AUROC for binary tasks (score = AUROC); AUROC, Diversity and Novelty
-    for multilabel tasks (score = 0.8 AUROC + 0.1 Diversity + 0.1 Novelty; a multilabel
-    task without ``popularity`` is scored by its macro AUROC alone); Spearman's rank
-    correlation for count tasks (probe only). See :mod:`sklearn_ubp.evaluation._metrics`.
+    same users (official), of held-out users (fast) or of each held-out fold (probe):
+    AUROC for binary tasks, 0.8 AUROC + 0.1 Diversity + 0.1 Novelty for multilabel
+    tasks, Spearman's correlation for count tasks (probe only). The protocols, their
+    options and the attributes of the result are described in :ref:`protocols`.
 
     Parameters
     ----------
     embeddings : ndarray of shape (n_users, n_dims) or DataFrame
-        One row per user of ``tasks.X``, in the order of ``tasks.X.index``; or a
-        DataFrame indexed by user id (reindexed to ``tasks.X.index``; extra users are
-        ignored, missing ones are an error). Cast to float32; must be finite.
+        One row per user of ``tasks.X``, in the order of ``tasks.X.index``, or a
+        DataFrame indexed by user id (extra users are ignored, missing ones are an
+        error). Cast to float32; must be finite.
     tasks : sklearn.utils.Bunch
-        ``tasks.X`` (only its index, the user ids, is used) and ``tasks.tasks``, an
-        ordered dict of task Bunches with ``name``, ``kind`` (``"binary"``,
-        ``"multilabel"`` or ``"count"``), ``mask`` (bool, ``(n_users,)``), ``y_train``
-        and ``y_test`` (0/1, ``(n_users,)`` or ``(n_users, K)``; non-negative numbers
-        for counts), ``targets`` and ``popularity`` (``(K,)`` or ``None``, multilabel
-        only), as :func:`make_tasks` and :func:`make_future_tasks` build them.
+        ``tasks.X`` (its index: the user ids) and ``tasks.tasks``, a dict of task
+        Bunches (``name``, ``kind``, ``mask``, ``y_train``, ``y_test``, ``targets``,
+        ``popularity``), as :func:`make_tasks` and :func:`make_future_tasks` make them.
     protocol : {"fast", "official", "probe"}, default=None
-        ``None``: ``tasks.default_protocol`` when the tasks name one (``"probe"`` for
-        :func:`make_future_tasks`), else ``"fast"``. ``"probe"``: for each task, users
-        are split into ``n_splits`` shuffled folds; on each fold's training users the
-        inputs are standardised and a linear model is fitted whose L2 strength is
-        chosen by ``inner_splits``-fold cross-validation on those training users only
-        (logistic, by log-loss over the grid ``Cs``, one strength for all outputs of a
-        multilabel task; ridge on ``log1p`` of count targets, by leave-one-out over
-        ``alphas``); it is scored on the fold's held-out users.
-        ``"official"``: the challenge's network, one per task: Linear(n_dims -> 2048),
-        LayerNorm, 3 residual blocks ``x + MLP(LayerNorm(x))`` with 2048 -> 4096 ->
-        GELU -> 2048, LayerNorm, Linear(-> outputs); AdamW (lr 1e-3), batch 128, BCE
-        with logits, 3 epochs, no shuffling, seeded with
-        ``torch.manual_seed(random_state)``; metrics of the epoch with the best
-        epoch-end score. Slow on CPUs at full width. ``"fast"``: a standardised
-        linear-logistic model (scikit-learn ``LogisticRegression`` for binary tasks; one
-        multi-output logistic layer fitted by L-BFGS for multilabel tasks); targets
-        with a single class in window 1 get a constant probability. Quick; its numbers
-        are lower than the official ones and only meant for comparing embeddings.
+        ``None``: ``tasks.default_protocol`` when the tasks name one, else ``"fast"``.
     device : {"cpu", "cuda"} or "cuda:N", default="cpu"
-        Where the official network runs (the fast model always runs on the CPU).
-        Requesting CUDA when it is unavailable raises a ``ValueError``.
+        Where the official network runs; CUDA when it is unavailable is a ``ValueError``.
     random_state : int, default=0
-        Seed of the weight initialisation; results are deterministic given it (up to
-        the non-determinism of some CUDA kernels).
+        Seed; results are deterministic given it (up to some CUDA kernels).
     verbose : bool, default=False
         Print progress (per task, and per epoch for the official protocol).
     **options
-        ``protocol="official"``: ``hidden_size=2048``, ``wide_size=2 * hidden_size``,
-        ``n_epochs=3``, ``batch_size=128``, ``learning_rate=1e-3``,
-        ``eval_batch_size=8192`` (prediction only). ``protocol="fast"``: ``C=0.01``
-        (inverse L2 strength), ``max_iter=200``, ``holdout=0.5`` (share of each task's
-        users, drawn with ``random_state``, that are scored and not trained on;
-        ``None`` trains and scores the same users, as the official protocol does).
-        The strong default regularisation suits the rare targets of the propensity
-        tasks: on the synthetic benchmark it ranked every embedding at least as high as
-        ``C=1`` or ``C=0.1`` did (``benchmarks/bench_tasks.py``). ``protocol="probe"``:
-        ``n_splits=5``, ``inner_splits=3``, ``Cs=(1e-4, 1e-3, 1e-2, 0.1, 1)``,
-        ``alphas=(0.1, 1, ..., 1e5)``, ``max_iter=100`` (L-BFGS iterations per logistic
-        fit), ``inner_max_users=10_000`` (the inner choice runs on a random sample of at
-        most this many training users). Unknown options raise ``TypeError``.
+        The protocol's options (defaults: ``OFFICIAL_OPTIONS``, ``FAST_OPTIONS``,
+        ``PROBE_OPTIONS``); unknown options raise ``TypeError``.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``task``, ``metric``, ``value``: per task ``auroc`` and ``score``
-        (binary) or ``auroc``, ``diversity``, ``novelty`` and ``score``
-        (multilabel), in the order of ``tasks.tasks``; then ``task="total"``,
-        ``metric="score"``, the sum of the task scores (the leaderboard total).
-        ``attrs["protocol"]`` records the protocol; for ``"official"``,
-        ``attrs["best_epoch"]`` maps each task to its best epoch (1-based) and
-        ``attrs["history"]`` lists every epoch's metrics as records (dicts with keys
-        ``task``, ``epoch``, ``metric``, ``value``; ``pd.DataFrame(...)`` them).
-        ``"probe"``: a fourth column ``std``, the standard deviation over folds of each
-        fold mean in ``value``; count tasks report ``spearman`` and ``score``; the last
-        row is ``task="mean"``, ``metric="score"``, the mean of the task scores (its
-        ``std`` is that of the per-fold means), and ``attrs["l2_strength"]`` maps each
-        task to the strength chosen on each fold (``1 / C`` for logistic models,
-        ``alpha`` for ridge: larger is a stronger penalty).
+        Columns ``task``, ``metric``, ``value`` (and ``std`` for ``"probe"``): each
+        task's metrics and ``score``, in the order of ``tasks.tasks``, then
+        ``task="total"`` (``"mean"`` for ``"probe"``); ``attrs["protocol"]`` records
+        the protocol.
 
     Raises
     ------
     ValueError
-        Unknown protocol; unavailable device; embeddings with the wrong number of rows,
-        missing users, non-numeric or non-finite values; malformed tasks; a task whose
-        ``y_test`` has a single class (per column) among its users.
-    TypeError
-        Unknown options.
+        Unknown protocol or device; misaligned, non-numeric or non-finite embeddings;
+        malformed tasks; a task whose ``y_test`` has a single class among its users.
 
     Examples
     --------
@@ -503,61 +586,10 @@ def evaluate(
     >>> bool(table["value"].iloc[0] > 0.7)
     True
     """
-    if protocol is None:
-        protocol = getattr(tasks, "default_protocol", None) or "fast"
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
-    opts = _check_options(protocol, options)
-    device = check_device(device)
-    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
-        raise ValueError(f"random_state must be an integer; got {random_state!r}")
-    random_state = int(random_state)
+    protocol, opts, device, seed = _check_call(tasks, protocol, options, device, random_state)
     index, checked = _check_tasks(tasks)
     X_all = _check_embeddings(embeddings, index)
     if protocol == "probe":
-        return _evaluate_probe(X_all, checked, opts, random_state, verbose)
-    counts = [task["name"] for task in checked if task["kind"] == "count"]
-    if counts:
-        raise ValueError(
-            f"task(s) {counts} have count targets (scored by Spearman), which only "
-            f"protocol='probe' scores; got protocol={protocol!r}"
-        )
-
-    rows: list[tuple[str, str, float]] = []
-    history_rows: list[dict[str, Any]] = []
-    best_epochs: dict[str, int] = {}
-    total = 0.0
-    for task in checked:
-        name = task["name"]
-        start_time = time.perf_counter()
-        X = X_all[task["rows"]]
-        try:
-            if protocol == "fast":
-                train, test = _fast_split(len(X), opts["holdout"], random_state)
-                probs = _fit_predict_fast(
-                    X[train], task["y_train"][train], X[test], opts, random_state
-                )
-                metrics = task_metrics(
-                    task["kind"], task["y_test"][test], probs, task["popularity"]
-                )
-            else:
-                metrics, best, history = run_official(X, task, opts, device, random_state, verbose)
-                best_epochs[name] = best
-                for epoch, epoch_metrics in enumerate(history, start=1):
-                    history_rows.extend(
-                        {"task": name, "epoch": epoch, "metric": k, "value": float(v)}
-                        for k, v in epoch_metrics.items()
-                    )
-        except ValueError as exc:
-            raise ValueError(f"task {name!r}: {exc}") from exc
-        rows.extend((name, k, float(v)) for k, v in metrics.items())
-        total += metrics["score"]
-        if verbose:
-            report(f"{name} ({protocol}, {X.shape[0]} users)", metrics, start_time)
-    rows.append(("total", "score", float(total)))
-    table = pd.DataFrame(rows, columns=["task", "metric", "value"])
-    table.attrs["protocol"] = protocol
-    if protocol == "official":
-        table.attrs["best_epoch"] = best_epochs
-        table.attrs["history"] = history_rows
-    return table
+        return _evaluate_probe(X_all, checked, opts, seed, verbose)
+    _check_no_counts(checked, protocol)
+    return _evaluate_trained(X_all, checked, protocol, opts, device, seed, verbose)

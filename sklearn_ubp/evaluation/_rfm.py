@@ -81,9 +81,27 @@ def rfm_features(
     [[2.0, 3.0, 10.0, 2.0, 4.0], [1.0, 6.0, 6.0, 1.0, 7.0]]
     """
     view = checked_view(X, required=(TIME,))
-    n, times, user = view.n_users, view.times(), view.user_of_event()
+    times, user = view.times(), view.user_of_event()
     is_buy = _purchases(view, purchase)
     ref = int(times.max()) + 1 if reference_time is None else timestamp_to_us(reference_time)
+    columns = _rfm_columns(view, times, user, is_buy, ref, basket)
+    columns.update(_field_columns(view, user, is_buy, amount, quantity, item))
+    if category is not None:
+        columns.update(_category_lines(view, category, n_categories, user, is_buy))
+    values = np.log1p(np.maximum(np.column_stack(list(columns.values())), 0.0))
+    return pd.DataFrame(values.astype(np.float32), index=view.index, columns=list(columns))
+
+
+def _rfm_columns(
+    view: EventView,
+    times: np.ndarray,
+    user: np.ndarray,
+    is_buy: np.ndarray,
+    ref: int,
+    basket: str | None,
+) -> dict[str, np.ndarray]:
+    """``frequency``, ``recency``, ``tenure``, ``lines`` (and ``events``), unscaled."""
+    n = view.n_users
     span = (ref - times.min()) / US_PER_DAY if times.size else 0.0
     first = np.full(n, ref, dtype=np.int64)
     np.minimum.at(first, user, times)
@@ -103,6 +121,19 @@ def rfm_features(
     }
     if not is_buy.all():
         columns["events"] = view.lengths.astype(np.float64)
+    return columns
+
+
+def _field_columns(
+    view: EventView,
+    user: np.ndarray,
+    is_buy: np.ndarray,
+    amount: str | None,
+    quantity: str | None,
+    item: str | None,
+) -> dict[str, np.ndarray]:
+    """``monetary``, ``units`` and ``distinct_items``, each when its field is given."""
+    columns: dict[str, np.ndarray] = {}
     if amount is not None:
         columns["monetary"] = _sum_by_user(view, amount, user, is_buy)
     if quantity is not None:
@@ -111,11 +142,8 @@ def rfm_features(
         _field(view, item, "item")
         codes, _ = view.categories(item)
         ok = is_buy & (codes >= 0)
-        columns["distinct_items"] = _distinct_per_user(user[ok], codes[ok], n)
-    if category is not None:
-        columns.update(_category_lines(view, category, n_categories, user, is_buy))
-    values = np.log1p(np.maximum(np.column_stack(list(columns.values())), 0.0))
-    return pd.DataFrame(values.astype(np.float32), index=view.index, columns=list(columns))
+        columns["distinct_items"] = _distinct_per_user(user[ok], codes[ok], view.n_users)
+    return columns
 
 
 def _category_lines(

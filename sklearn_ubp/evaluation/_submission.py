@@ -111,6 +111,18 @@ def write_submission(directory: str | os.PathLike[str], client_ids: Any, embeddi
     ...
     ValueError: embeddings has 12 value(s) beyond the float16 range ...
     """
+    ids = _unique_ids(client_ids)
+    emb = _embedding_matrix(embeddings, ids)
+    _check_float16_range(emb)
+    emb16 = emb.astype(np.float16)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / CLIENT_IDS_FILE, ids, allow_pickle=False)
+    np.save(folder / EMBEDDINGS_FILE, emb16, allow_pickle=False)
+
+
+def _unique_ids(client_ids: Any) -> np.ndarray:
+    """``client_ids`` as int64; an error for duplicated ids."""
     ids = _as_int64_ids(client_ids, "client_ids")
     dup = _duplicates(ids)
     if dup.size:
@@ -118,6 +130,11 @@ def write_submission(directory: str | os.PathLike[str], client_ids: Any, embeddi
             f"client_ids has {dup.size} duplicated id(s), e.g. {_examples(dup)}; "
             "each client needs exactly one row"
         )
+    return ids
+
+
+def _embedding_matrix(embeddings: Any, ids: np.ndarray) -> np.ndarray:
+    """The embeddings as a numeric 2-D array, one row per id (a DataFrame reindexed)."""
     if isinstance(embeddings, pd.DataFrame):
         index = embeddings.index
         if not index.is_unique:
@@ -150,6 +167,11 @@ def write_submission(directory: str | os.PathLike[str], client_ids: Any, embeddi
         raise ValueError(
             f"embeddings has {emb.shape[1]} columns; the challenge accepts 1 to {MAX_EMBEDDING_DIM}"
         )
+    return emb
+
+
+def _check_float16_range(emb: np.ndarray) -> None:
+    """An error for NaN/Inf values and for values that float16 cannot hold."""
     n_bad, n_over, max_abs = _scan(emb)
     if n_bad:
         raise ValueError(f"embeddings contains {n_bad} non-finite value(s) (NaN or Inf)")
@@ -160,11 +182,6 @@ def write_submission(directory: str | os.PathLike[str], client_ids: Any, embeddi
             "to Inf in embeddings.npy; scale the embeddings first (e.g. np.log1p for "
             "counts, or StandardScaler); values are never clipped"
         )
-    emb16 = emb.astype(np.float16)
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    np.save(folder / CLIENT_IDS_FILE, ids, allow_pickle=False)
-    np.save(folder / EMBEDDINGS_FILE, emb16, allow_pickle=False)
 
 
 def _load(path: Path, mmap: bool) -> np.ndarray:
@@ -213,67 +230,84 @@ def validate_submission(directory: str | os.PathLike[str], relevant_clients: Any
         relevant_clients = _load(Path(relevant_clients), mmap=False)
     relevant = _as_int64_ids(relevant_clients, "relevant_clients")
     problems: list[str] = []
-
-    ids: np.ndarray | None = None
-    try:
-        raw_ids = _load(folder / CLIENT_IDS_FILE, mmap=False)
-    except ValueError as exc:
-        problems.append(str(exc))
-    else:
-        if raw_ids.dtype != np.int64:
-            problems.append(f"{CLIENT_IDS_FILE}: dtype is {raw_ids.dtype}, expected int64")
-        if raw_ids.ndim != 1:
-            problems.append(f"{CLIENT_IDS_FILE}: shape is {raw_ids.shape}, expected 1-D")
-        if raw_ids.ndim == 1 and np.issubdtype(raw_ids.dtype, np.integer):
-            ids = raw_ids.astype(np.int64, copy=False)
-            dup = _duplicates(ids)
-            if dup.size:
-                problems.append(
-                    f"{CLIENT_IDS_FILE}: {dup.size} duplicated id(s), e.g. {_examples(dup)}"
-                )
-            missing = np.setdiff1d(relevant, ids)
-            extra = np.setdiff1d(ids, relevant)
-            if missing.size or extra.size:
-                parts = [f"{missing.size} relevant client(s) missing"]
-                if missing.size:
-                    parts[0] += f" (e.g. {_examples(missing)})"
-                parts.append(f"{extra.size} extra")
-                if extra.size:
-                    parts[1] += f" (e.g. {_examples(extra)})"
-                problems.append(
-                    f"{CLIENT_IDS_FILE}: not a permutation of relevant_clients: " + ", ".join(parts)
-                )
-            elif dup.size == 0 and ids.size != relevant.size:
-                problems.append(
-                    f"{CLIENT_IDS_FILE}: {ids.size} ids but {relevant.size} relevant clients"
-                )
-
-    try:
-        emb = _load(folder / EMBEDDINGS_FILE, mmap=True)
-    except ValueError as exc:
-        problems.append(str(exc))
-    else:
-        if emb.dtype != np.float16:
-            problems.append(f"{EMBEDDINGS_FILE}: dtype is {emb.dtype}, expected float16")
-        if emb.ndim != 2:
-            problems.append(f"{EMBEDDINGS_FILE}: shape is {emb.shape}, expected 2-D")
-        else:
-            if ids is not None and emb.shape[0] != ids.shape[0]:
-                problems.append(
-                    f"{EMBEDDINGS_FILE}: {emb.shape[0]} rows but {CLIENT_IDS_FILE} has "
-                    f"{ids.shape[0]} ids"
-                )
-            if not 1 <= emb.shape[1] <= MAX_EMBEDDING_DIM:
-                problems.append(
-                    f"{EMBEDDINGS_FILE}: {emb.shape[1]} columns, expected 1 to {MAX_EMBEDDING_DIM}"
-                )
-        if np.issubdtype(emb.dtype, np.number) and not np.iscomplexobj(emb) and emb.ndim >= 1:
-            n_bad = _scan(emb)[0]
-            if n_bad:
-                problems.append(f"{EMBEDDINGS_FILE}: {n_bad} non-finite value(s) (NaN or Inf)")
-        elif not np.issubdtype(emb.dtype, np.number):
-            problems.append(f"{EMBEDDINGS_FILE}: values are not numeric")
-        del emb  # release the memory map
-
+    ids = _check_client_ids_file(folder, relevant, problems)
+    _check_embeddings_file(folder, ids, problems)
     if problems:
         raise ValueError(f"invalid submission in {folder}:\n  " + "\n  ".join(problems))
+
+
+def _load_or_report(path: Path, mmap: bool, problems: list[str]) -> np.ndarray | None:
+    """The array in ``path``, or ``None`` with the reason appended to ``problems``."""
+    try:
+        return _load(path, mmap=mmap)
+    except ValueError as exc:
+        problems.append(str(exc))
+        return None
+
+
+def _permutation_problem(ids: np.ndarray, relevant: np.ndarray, n_dup: int) -> str | None:
+    """How ``ids`` fail to be a permutation of ``relevant``, if they do."""
+    missing = np.setdiff1d(relevant, ids)
+    extra = np.setdiff1d(ids, relevant)
+    if missing.size or extra.size:
+        parts = [f"{missing.size} relevant client(s) missing"]
+        if missing.size:
+            parts[0] += f" (e.g. {_examples(missing)})"
+        parts.append(f"{extra.size} extra")
+        if extra.size:
+            parts[1] += f" (e.g. {_examples(extra)})"
+        return f"{CLIENT_IDS_FILE}: not a permutation of relevant_clients: " + ", ".join(parts)
+    if n_dup == 0 and ids.size != relevant.size:
+        return f"{CLIENT_IDS_FILE}: {ids.size} ids but {relevant.size} relevant clients"
+    return None
+
+
+def _check_client_ids_file(
+    folder: Path, relevant: np.ndarray, problems: list[str]
+) -> np.ndarray | None:
+    """Append the problems of ``client_ids.npy``; its ids when they are 1-D integers."""
+    raw_ids = _load_or_report(folder / CLIENT_IDS_FILE, False, problems)
+    if raw_ids is None:
+        return None
+    if raw_ids.dtype != np.int64:
+        problems.append(f"{CLIENT_IDS_FILE}: dtype is {raw_ids.dtype}, expected int64")
+    if raw_ids.ndim != 1:
+        problems.append(f"{CLIENT_IDS_FILE}: shape is {raw_ids.shape}, expected 1-D")
+    if not (raw_ids.ndim == 1 and np.issubdtype(raw_ids.dtype, np.integer)):
+        return None
+    ids = raw_ids.astype(np.int64, copy=False)
+    dup = _duplicates(ids)
+    if dup.size:
+        problems.append(f"{CLIENT_IDS_FILE}: {dup.size} duplicated id(s), e.g. {_examples(dup)}")
+    problem = _permutation_problem(ids, relevant, dup.size)
+    if problem is not None:
+        problems.append(problem)
+    return ids
+
+
+def _check_embeddings_file(folder: Path, ids: np.ndarray | None, problems: list[str]) -> None:
+    """Append the problems of ``embeddings.npy`` (read as a memory map)."""
+    emb = _load_or_report(folder / EMBEDDINGS_FILE, True, problems)
+    if emb is None:
+        return
+    if emb.dtype != np.float16:
+        problems.append(f"{EMBEDDINGS_FILE}: dtype is {emb.dtype}, expected float16")
+    if emb.ndim != 2:
+        problems.append(f"{EMBEDDINGS_FILE}: shape is {emb.shape}, expected 2-D")
+    else:
+        if ids is not None and emb.shape[0] != ids.shape[0]:
+            problems.append(
+                f"{EMBEDDINGS_FILE}: {emb.shape[0]} rows but {CLIENT_IDS_FILE} has "
+                f"{ids.shape[0]} ids"
+            )
+        if not 1 <= emb.shape[1] <= MAX_EMBEDDING_DIM:
+            problems.append(
+                f"{EMBEDDINGS_FILE}: {emb.shape[1]} columns, expected 1 to {MAX_EMBEDDING_DIM}"
+            )
+    if np.issubdtype(emb.dtype, np.number) and not np.iscomplexobj(emb) and emb.ndim >= 1:
+        n_bad = _scan(emb)[0]
+        if n_bad:
+            problems.append(f"{EMBEDDINGS_FILE}: {n_bad} non-finite value(s) (NaN or Inf)")
+    elif not np.issubdtype(emb.dtype, np.number):
+        problems.append(f"{EMBEDDINGS_FILE}: values are not numeric")
+    del emb  # release the memory map
