@@ -17,7 +17,9 @@ import pyarrow.compute as pc
 __all__ = [
     "CODE_LENGTH",
     "US_PER_DAY",
+    "arrow_schema",
     "as_arrow_table",
+    "is_polars",
     "normalize_type",
     "parse_codes",
     "parse_timestamps",
@@ -38,6 +40,23 @@ def _first_valid(arr: pa.Array, mask: np.ndarray) -> Any:
     return arr[int(pos[0])].as_py() if pos.size else None
 
 
+def is_polars(data: Any) -> bool:
+    """Whether ``data`` is a polars object (DataFrame, LazyFrame), without importing polars."""
+    return type(data).__module__.split(".")[0] == "polars"
+
+
+def arrow_schema(data: Any) -> pa.Schema | None:
+    """The Arrow schema of a pyarrow Table / RecordBatch or a polars frame; else ``None``.
+
+    A polars LazyFrame is only collected for zero rows.
+    """
+    if isinstance(data, (pa.Table, pa.RecordBatch)):
+        return data.schema
+    if is_polars(data):
+        return as_arrow_table(data.head(0)).schema
+    return None
+
+
 def as_arrow_table(data: Any, *, what: str = "events") -> pa.Table:
     """Convert a pandas/polars DataFrame, polars LazyFrame or pyarrow Table to a pyarrow Table.
 
@@ -47,8 +66,7 @@ def as_arrow_table(data: Any, *, what: str = "events") -> pa.Table:
         return data
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
-    module = type(data).__module__.split(".")[0]
-    if module == "polars":
+    if is_polars(data):
         if hasattr(data, "collect"):  # LazyFrame
             data = data.collect()
         return data.to_arrow()
@@ -65,6 +83,8 @@ def as_arrow_table(data: Any, *, what: str = "events") -> pa.Table:
                         "to an Arrow column; expected numbers, strings, datetimes or lists."
                     ) from None
                 arr = pa.array(col.astype(str), from_pandas=True)
+            if col.dtype == np.dtype(object) and pa.types.is_timestamp(arr.type):
+                _refuse_mixed_zones(col, f"{what}: column {name!r}")
             arrays.append(arr)
             names.append(str(name))
         return pa.table(arrays, names=names)
@@ -72,6 +92,20 @@ def as_arrow_table(data: Any, *, what: str = "events") -> pa.Table:
         f"{what}: expected a pandas DataFrame, a polars DataFrame or LazyFrame, a pyarrow "
         f"Table, or a dict of those keyed by event type; got {type(data).__name__}."
     )
+
+
+def _refuse_mixed_zones(col: pd.Series, what: str) -> None:
+    """Refuse datetime objects that mix timezone-aware and naive values (Arrow would
+    read the naive ones in the first value's zone), as the same mix of strings is."""
+    values = col.to_numpy()
+    aware = np.fromiter((getattr(v, "tzinfo", None) is not None for v in values), bool, len(values))
+    known = col.notna().to_numpy()
+    if aware[known].any() and not aware[known].all():
+        raise ValueError(
+            f"{what} mixes timezone-aware timestamps (e.g. {values[aware][0]!r}) and naive "
+            f"ones (e.g. {values[known & ~aware][0]!r}); make them all aware (they are "
+            "converted to UTC) or all naive."
+        )
 
 
 def _looks_like_datetimes(col: pd.Series) -> bool:

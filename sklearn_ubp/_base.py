@@ -1,13 +1,11 @@
-"""What every sklearn-ubp transformer shares: one entry point for its two input kinds.
+"""What every sklearn-ubp transformer shares: one entry point for every input kind.
 
-Every estimator accepts
-
-* an **event frame** (see :mod:`sklearn_ubp._frame`; pandas, or polars/pyarrow with
-  list columns), its main input; and
-* a plain **2-D numeric array**, whose meaning each estimator documents (e.g. one
-  equal-length numeric sequence per row, or a user x item weight matrix). This keeps
-  the estimators usable, and testable with scikit-learn's ``check_estimator``, on
-  ordinary arrays.
+Every estimator accepts an **event frame** (see :mod:`sklearn_ubp._frame`; pandas, or
+polars/pyarrow with list columns, or a dict of long tables), its main input, and a
+plain **2-D numeric array**, which the input boundary (:mod:`sklearn_ubp._input`)
+converts into an event frame of one numeric ``value`` event per column (uniform
+times). This keeps the estimators usable, and testable with scikit-learn's
+``check_estimator``, on ordinary arrays, through the one event code path.
 
 An estimator fitted on one kind refuses the other in ``transform``.
 """
@@ -19,27 +17,33 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
 
 from ._arrow import timestamp_to_us
-from ._frame import EventView, check_event_frame, checked_view, is_event_frame
+from ._frame import EventView
+from ._input import as_event_view, check_fit_events
 from ._versions import VersionedEstimator
 
-__all__ = ["EventTransformer", "as_pandas_events", "with_user_index"]
+__all__ = ["EventTransformer", "input_kind", "with_user_index"]
 
 EVENTS = "events"
 ARRAY = "array"
 
 
-def as_pandas_events(X: Any) -> Any:
-    """A polars / pyarrow event frame as a pandas one; anything else unchanged.
+def input_kind(view: EventView) -> str:
+    """``"array"`` for the view of a 2-D numeric array, else ``"events"``."""
+    return ARRAY if view.array is not None else EVENTS
 
-    Estimators convert once at their entry point, then work on (and index their
-    output by) the pandas frame.
-    """
-    if is_event_frame(X) and not isinstance(X, pd.DataFrame):
-        return check_event_frame(X)
-    return X
+
+def check_input_kind(est: Any, view: EventView) -> None:
+    """Refuse, in ``transform``, the other input kind than ``fit`` saw."""
+    fitted, kind = est.input_kind_, input_kind(view)
+    if fitted != kind:
+        raise ValueError(
+            f"{type(est).__name__} was fitted on "
+            f"{'an event frame' if fitted == EVENTS else 'a 2-D numeric array'} "
+            f"and cannot transform {'an event frame' if kind == EVENTS else 'a 2-D array'}."
+        )
 
 
 def with_user_index(est: Any, out: np.ndarray, users: Any) -> np.ndarray | pd.DataFrame:
@@ -48,9 +52,13 @@ def with_user_index(est: Any, out: np.ndarray, users: Any) -> np.ndarray | pd.Da
     ``users``: a pandas (event) frame, an :class:`EventView` or an index. scikit-learn's
     pandas output takes the index of the *original* input, which a polars or pyarrow
     event frame does not have (it would number the rows 0..n-1); an output that is
-    already a DataFrame keeps its index. Otherwise ``out`` is returned as is.
+    already a DataFrame keeps its index. The view of a 2-D array leaves the output
+    to scikit-learn (which indexes it as the original input). Otherwise ``out`` is
+    returned as is.
     """
-    if isinstance(users, (pd.DataFrame, EventView)):
+    if isinstance(users, EventView):
+        users = users.index if users.array is None else None
+    elif isinstance(users, pd.DataFrame):
         users = users.index
     if not isinstance(users, pd.Index):
         return out
@@ -71,8 +79,9 @@ class EventTransformer(VersionedEstimator, TransformerMixin, BaseEstimator):
     warns (:class:`~sklearn_ubp.InconsistentVersionWarning`).
 
     Subclasses call :meth:`_validate_input` in ``fit`` (``reset=True``) and in
-    ``transform`` (``reset=False``) and get either an :class:`EventView` or a float
-    array; they return :meth:`_finish` of their output. As members of
+    ``transform`` (``reset=False``) and get the checked :class:`EventView` of any
+    input (an :class:`EventView` itself is accepted, so that a profile checks once);
+    they return :meth:`_finish` of their output. As members of
     :class:`~sklearn_ubp.UniversalProfile` they declare their post-processing
     (:attr:`_ubp_postprocess`) and what they need of the data
     (:meth:`_ubp_requirement`); the profile asks these hooks, never the type.
@@ -100,28 +109,37 @@ class EventTransformer(VersionedEstimator, TransformerMixin, BaseEstimator):
 
     def _validate_input(
         self, X: Any, *, reset: bool, required: tuple[str, ...] = ("timestamp",)
-    ) -> EventView | np.ndarray:
-        kind = EVENTS if is_event_frame(X) else ARRAY
+    ) -> EventView:
+        """The checked :class:`EventView` of ``X`` (any input kind, converted once).
+
+        ``reset``: ``fit`` (records ``input_kind_`` and, for an array,
+        ``n_features_in_`` / ``feature_names_in_``) or not (checks them).
+        """
         if not reset:
             check_is_fitted(self)
-            fitted = self.input_kind_
-            if fitted != kind:
-                raise ValueError(
-                    f"{type(self).__name__} was fitted on "
-                    f"{'an event frame' if fitted == EVENTS else 'a 2-D numeric array'} "
-                    f"and cannot transform {'an event frame' if kind == EVENTS else 'a 2-D array'}."
-                )
+        view = as_event_view(X, required=required, estimator=self)
+        if not reset:
+            check_input_kind(self, view)
+        if view.array is not None:
+            _check_feature_names(self, view.array_template, reset=reset)
+            _check_n_features(self, view.array_template, reset=reset)
+        elif reset:
+            for name in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(name, None)
         if reset:
+            check_fit_events(view, self)
             self._record_versions()
-        if kind == EVENTS:
-            view = checked_view(X, required=required)
-            if reset:
-                self.input_kind_ = EVENTS
-            return view
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-        if reset:
-            self.input_kind_ = ARRAY
-        return X
+            self.input_kind_ = input_kind(view)
+        return view
+
+    def _check_fitted_columns(self, view: EventView, columns: Any) -> None:
+        """The one message of every member for a frame without a column used in ``fit``."""
+        missing = [c for c in dict.fromkeys(columns) if c not in view.columns]
+        if missing:
+            raise ValueError(
+                f"the event frame lacks column(s) {missing} that {type(self).__name__} "
+                f"used in fit; its columns are {view.columns}."
+            )
 
     def _set_reference_time(self, times: np.ndarray) -> int:
         """Store ``reference_time_`` (``reference_time``, or the latest of ``times``).

@@ -386,35 +386,3 @@ def code_means(
     for j in range(size):
         col = rows[:, j].astype(np.float64) if j < k else np.zeros(u.size)
         yield fmt.format(f=f, j=j), _safe_div(_count(u, ev.n, col), total) / 255.0
-
-
-def array_columns(
-    X: np.ndarray, stats: Sequence[str], windows: Sequence[int | None], trends: Sequence[int]
-) -> Iterator[Column]:
-    """The groups of a 2-D array of per-period amounts (the last column the latest)."""
-    n, p = X.shape
-    csum = np.cumsum(X[:, ::-1], axis=1)  # csum[:, k-1] = sum of the last k periods
-
-    def last_sum(k: int) -> np.ndarray:
-        return csum[:, k - 1] if k > 0 else np.zeros(n)
-
-    if "counts" in stats:
-        yield from ((f"sum_last_{w}", last_sum(w)) for w in windows if w is not None)
-        yield "sum_all", csum[:, -1]
-    if "numeric" in stats:
-        yield "mean_all", csum[:, -1] / p
-        yield "last", X[:, -1]
-        yield "max", X.max(axis=1)
-        yield "min", X.min(axis=1)
-    if "trends" in stats:
-        for w in (w for w in trends if 2 * w <= p):
-            yield f"trend_{w}", 2 * last_sum(w) - last_sum(2 * w)
-    nonzero = X != 0
-    if "recency" in stats:
-        any_nz = nonzero.any(axis=1)
-        last_nz = p - 1 - np.argmax(nonzero[:, ::-1], axis=1)
-        first_nz = np.argmax(nonzero, axis=1)
-        yield "recency", np.where(any_nz, p - 1 - last_nz, p)
-        yield "tenure", np.where(any_nz, p - first_nz, 0)
-    if "active" in stats:
-        yield "active_periods", nonzero.sum(axis=1)

@@ -21,14 +21,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._arrow import US_PER_DAY, timestamp_to_us
-from ._base import ARRAY, EventTransformer, as_pandas_events
+from ._base import ARRAY, EventTransformer
 from ._count_stats import (
     ANY,
     STATISTICS,  # noqa: F401 (the group names, re-exported)
     Column,
     Events,
     active,
-    array_columns,
     cart_share,
     check_statistics,
     check_windows,
@@ -106,17 +105,12 @@ class EventCountEmbedder(EventTransformer):
     column, e.g. a purchase log with ``amount`` and ``quantity``), gets the same
     statistics with ``<g> = any`` (plus the one type, if named).
 
-    On a **2-D numeric array** each row is one user's equal-length sequence of
-    per-period amounts: column ``j`` is period ``j``, the last column the most
-    recent. The features are, by group: ``"counts"``: ``sum_last_<w>`` (the last
-    ``w`` periods, for ``w`` in ``windows`` shorter than the sequence) and
-    ``sum_all``; ``"numeric"``: ``mean_all``, ``last``, ``max``, ``min``;
-    ``"trends"``: ``trend_<w>`` (last ``w`` periods minus the ``w`` before, for ``w``
-    in ``trend_windows`` with ``2 w`` at most the length); ``"recency"``:
-    ``recency`` (periods since the last non-zero amount; the length when none) and
-    ``tenure`` (periods since the first non-zero amount; 0 when none); ``"active"``:
-    ``active_periods`` (number of non-zero amounts). The other groups,
-    ``reference_time`` and the field parameters do not apply.
+    A **2-D numeric array** is read as the event frame the input boundary makes of
+    it: row ``i`` is user ``i``, column ``j`` one event at ``1970-01-01 + j`` days with
+    the numeric field ``value`` (the entry) and ``column_id`` (``j``, an id, not
+    summed). Its statistics are those of that frame (``count_any_<w>``,
+    ``sum_any_value_<w>``, ``last_any_value``, ...; the reference time is the last
+    column's day).
 
     Parameters
     ----------
@@ -163,8 +157,8 @@ class EventCountEmbedder(EventTransformer):
         What ``fit`` was given.
     statistics_ : list of str
         The statistic groups computed, in the order of ``STATISTICS``.
-    reference_time_ : pandas.Timestamp or None
-        The reference time ``T`` (``None`` for arrays).
+    reference_time_ : pandas.Timestamp
+        The reference time ``T``.
     max_days_ : float
         Days from the first event in ``fit`` to ``T`` (at least 1): the fill of
         ``recency`` and ``mean_gap`` when undefined, and the cap of day statistics.
@@ -185,9 +179,8 @@ class EventCountEmbedder(EventTransformer):
     cart_fields_ : list of str
         Fields of ``cart_bought_share_<f>``.
     windows_ : list of int or None
-        The windows used: on an event frame, those shorter than the fitted history
-        when ``None`` is among them (a longer one would repeat it); on an array, those
-        shorter than the sequence, and ``None``.
+        The windows used: those no longer than the fitted history when ``None`` is
+        among them (a longer one would repeat it).
     quantile_transformer_ : QuantileTransformer or None
         Fitted when ``scale="quantile"``.
     n_features_in_ : int
@@ -329,30 +322,20 @@ class EventCountEmbedder(EventTransformer):
         -------
         features : ndarray of float32, shape (n_users, n_features_out)
         """
-        X = as_pandas_events(X)
-        out = self._fit(X, keep=True)
+        view, out = self._fit(X, keep=True)
         if self.scale == "quantile":
             out = self.quantile_transformer_.transform(out)
-        return self._finish(out, X)
+        return self._finish(out, view)
 
-    def _fit(self, X: Any, *, keep: bool) -> np.ndarray | None:
+    def _fit(self, X: Any, *, keep: bool) -> tuple[EventView, np.ndarray | None]:
         self.statistics_ = check_statistics(self.statistics)
         windows = check_windows(self.windows, self.trend_windows)
-        data = self._validate_input(X, reset=True)
-        if self.input_kind_ == ARRAY:
-            p = data.shape[1]
-            self.windows_ = [w for w in windows if w is not None and w < p] + [None]
-            self.reference_time_ = None
-            self.max_days_ = float(p)
-            self._names = self._layout(np.zeros((0, p)))
-        else:
-            self._fit_events(data)
-            # A window at least as long as the fitted history repeats "all" (None).
-            long = None in windows
-            self.windows_ = [
-                w for w in windows if not (long and w is not None and w >= self.max_days_)
-            ]
-            self._names = self._layout(data)
+        view = self._validate_input(X, reset=True)
+        self._fit_events(view)
+        # A window longer than the fitted history repeats "all" (None).
+        long = None in windows
+        self.windows_ = [w for w in windows if not (long and w is not None and w > self.max_days_)]
+        self._names = self._layout(view)
         if not self._names:
             raise ValueError(
                 f"statistics={self.statistics!r} gives no feature on this input "
@@ -362,13 +345,13 @@ class EventCountEmbedder(EventTransformer):
         raw = None
         self.quantile_transformer_ = None
         if keep or self.scale == "quantile":
-            raw = self._raw(data, log=keep and self.scale == "log1p")
+            raw = self._raw(view, log=keep and self.scale == "log1p")
         if self.scale == "quantile":
             n = raw.shape[0]
             self.quantile_transformer_ = QuantileTransformer(
                 n_quantiles=max(min(1000, n), 1), subsample=200_000, random_state=0
             ).fit(raw)
-        return raw
+        return view, raw
 
     def _fit_events(self, view: EventView) -> None:
         times = view.times()
@@ -475,11 +458,9 @@ class EventCountEmbedder(EventTransformer):
     def _groups(self) -> list[str]:
         return [ANY, *(str(self.event_types_[g]) for g in self._type_groups())]
 
-    def _layout(self, data: EventView | np.ndarray) -> list[str]:
+    def _layout(self, view: EventView) -> list[str]:
         """The feature names: what the statistic groups yield on no user."""
-        if isinstance(data, EventView):
-            return [name for name, _ in self._columns(EventView(data.frame.iloc[:0]))]
-        return [name for name, _ in self._array_columns(data[:0])]
+        return [name for name, _ in self._columns(view.rows(0, 0))]
 
     # --------------------------------------------------------------- transform
 
@@ -497,39 +478,24 @@ class EventCountEmbedder(EventTransformer):
         -------
         features : ndarray of float32, shape (n_users, n_features_out)
         """
-        check_is_fitted(self)
-        data = self._validate_input(X, reset=False)
-        out = self._raw(data, log=self.scale == "log1p")
+        view = self._validate_input(X, reset=False)
+        out = self._raw(view, log=self.scale == "log1p")
         if self.scale == "quantile":
             out = self.quantile_transformer_.transform(out)
-        return self._finish(out, data)
+        return self._finish(out, view)
 
-    def _raw(self, data: EventView | np.ndarray, *, log: bool) -> np.ndarray:
+    def _raw(self, view: EventView, *, log: bool) -> np.ndarray:
         """The statistics in the fitted layout (signed ``log1p`` of them if ``log``)."""
-        n = data.n_users if isinstance(data, EventView) else data.shape[0]
         # column-major: each feature is written contiguously
-        out = np.zeros((len(self._names), n), dtype=np.float32).T
-        if isinstance(data, EventView):
-            write(out, self._columns(data), log=log)
-        else:
-            write(out, self._array_columns(np.asarray(data, dtype=np.float64)), log=log)
+        out = np.zeros((len(self._names), view.n_users), dtype=np.float32).T
+        write(out, self._columns(view), log=log)
         big = np.finfo(np.float32).max
         np.clip(out, -big, big, out=out)
         return out
 
-    def _array_columns(self, X: np.ndarray) -> Iterator[Column]:
-        return array_columns(X, self.statistics_, self.windows_, self.trend_windows)
-
     def _check_columns(self, view: EventView) -> None:
         needed = [*self.item_fields_, *self.numeric_fields_, *self.code_fields_]
-        if self._typed:
-            needed.append(EVENT_TYPE)
-        missing = [c for c in dict.fromkeys(needed) if c not in view.columns]
-        if missing:
-            raise ValueError(
-                f"the event frame lacks column(s) {missing} that {type(self).__name__} "
-                f"used in fit; its columns are {view.columns}."
-            )
+        self._check_fitted_columns(view, [*needed, EVENT_TYPE] if self._typed else needed)
 
     def _events(self, view: EventView) -> Events:
         """The events before ``reference_time_`` of the types seen in ``fit``, by group."""

@@ -36,7 +36,9 @@ Build one from a long event table with :func:`sklearn_ubp.group_events`, or by h
     )
 
 Internally estimators never touch Python lists: :class:`EventView` reads the Arrow
-offsets and values of each column zero-copy into numpy.
+offsets and values of each column zero-copy into numpy. Every estimator turns its input
+into a checked :class:`EventView` once, at the input boundary
+(:func:`sklearn_ubp._input.as_event_view`), and accepts such a view as ``X``.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._arrow import CODE_LENGTH, normalize_type, parse_timestamps
+from ._arrow import CODE_LENGTH, arrow_schema, normalize_type, parse_timestamps
 
 __all__ = ["EventView", "check_event_frame", "filter_events", "is_event_frame"]
 
@@ -56,6 +58,8 @@ TIME = "timestamp"
 EVENT_TYPE = "event_type"
 #: Columns that hold quantized text codes (fixed-size lists of uint8).
 CODE_COLUMNS = ("query", "name")
+#: The event types the estimators' defaults name (those of the RecSys Challenge 2025).
+KNOWN_EVENT_TYPES = ("add_to_cart", "page_visit", "product_buy", "remove_from_cart", "search_query")
 
 
 def _is_list_type(t: pa.DataType) -> bool:
@@ -80,7 +84,7 @@ def _normalize_list(arr: pa.Array) -> pa.Array:
     return arr if arr.type == target else arr.cast(target)
 
 
-def _frame_from_arrow(table: pa.Table, user: str | None) -> pd.DataFrame:
+def frame_from_arrow(table: pa.Table, user: str | None) -> pd.DataFrame:
     non_list = [f.name for f in table.schema if not _is_list_type(f.type)]
     if user is None:
         if len(non_list) != 1:
@@ -110,18 +114,34 @@ def _user_at(index: pd.Index, pos: int) -> Any:
     return index[pos : pos + 1].tolist()[0]
 
 
+def _is_list_dtype(dtype: Any) -> bool:
+    return isinstance(dtype, pd.ArrowDtype) and _is_list_type(dtype.pyarrow_dtype)
+
+
+def has_list_column(X: Any) -> bool:
+    """Whether a pandas / polars / pyarrow table has a list column (event-frame shaped).
+
+    Pandas object columns count when their first value is a list or an array, so that
+    an event frame built from Python lists gets the event-frame messages.
+    """
+    if isinstance(X, pd.DataFrame):
+        for name, dtype in X.dtypes.items():
+            if _is_list_dtype(dtype):
+                return True
+            if dtype == np.dtype(object) and len(X):
+                first = X[name].iloc[0]
+                if isinstance(first, (list, tuple, np.ndarray)):
+                    return True
+        return False
+    schema = arrow_schema(X)
+    return schema is not None and any(_is_list_type(f.type) for f in schema)
+
+
 def is_event_frame(X: Any) -> bool:
     """Whether ``X`` looks like an event frame (as opposed to a plain 2-D array)."""
     if isinstance(X, pd.DataFrame):
-        return X.shape[1] > 0 and all(
-            isinstance(d, pd.ArrowDtype) and _is_list_type(d.pyarrow_dtype) for d in X.dtypes
-        )
-    module = type(X).__module__.split(".")[0]
-    if module == "polars" or isinstance(X, pa.Table):
-        schema = X.schema if isinstance(X, pa.Table) else X.collect_schema()
-        names = schema.names if isinstance(X, pa.Table) else list(schema.names())
-        return len(names) > 1
-    return False
+        return X.shape[1] > 0 and all(_is_list_dtype(d) for d in X.dtypes)
+    return has_list_column(X)
 
 
 def check_event_frame(
@@ -134,8 +154,9 @@ def check_event_frame(
 
     Parameters
     ----------
-    X : pandas.DataFrame, polars.DataFrame or pyarrow.Table
-        The event frame (see the module documentation for the format).
+    X : pandas.DataFrame, polars.DataFrame, pyarrow.Table or dict of long tables
+        The event frame (see the module documentation for the format); a dict of
+        long tables keyed by event type is grouped with :func:`group_events`.
     required : tuple of str, default=("timestamp",)
         Columns that must be present.
     user : str, optional
@@ -176,18 +197,15 @@ def checked_view(
     required: tuple[str, ...] = (TIME,),
     user: str | None = None,
 ) -> EventView:
-    """Validate an event frame and return the :class:`EventView` the checks built."""
-    if isinstance(X, pa.Table) or type(X).__module__.split(".")[0] == "polars":
-        if hasattr(X, "collect"):
-            X = X.collect()
-        X = _frame_from_arrow(X if isinstance(X, pa.Table) else X.to_arrow(), user)
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(
-            "expected an event frame: a pandas DataFrame with one row per user and list "
-            f"columns (see sklearn_ubp.group_events); got {type(X).__name__}."
-        )
+    """The checked :class:`EventView` of an event frame (see :func:`sklearn_ubp._input.as_event_view`)."""
+    from ._input import as_event_view
+
+    return as_event_view(X, required=required, user=user)
+
+
+def _check_column_types(X: pd.DataFrame, required: tuple[str, ...]) -> None:
     for name, dtype in X.dtypes.items():
-        if not (isinstance(dtype, pd.ArrowDtype) and _is_list_type(dtype.pyarrow_dtype)):
+        if not _is_list_dtype(dtype):
             raise TypeError(
                 f"event frame column {name!r} must be a pyarrow list column "
                 f"(pd.ArrowDtype(pa.list_(...)), one element per event); got dtype {dtype}. "
@@ -211,7 +229,9 @@ def checked_view(
         raise ValueError(
             f"event frame is missing required column(s) {missing}; it has {list(X.columns)}."
         )
-    index = X.index
+
+
+def _check_index(index: pd.Index) -> None:
     if index.hasnans:
         raise ValueError(
             f"event frame index (user ids{' ' + repr(index.name) if index.name else ''}) "
@@ -223,9 +243,11 @@ def checked_view(
             f"event frame has duplicate users in its index: {dup}; each user must be exactly "
             "one row (group all their events into that row)."
         )
-    view = EventView(X)
-    lengths = view.lengths
-    for name in X.columns:
+
+
+def _check_lists(view: EventView) -> None:
+    index, lengths = view.index, view.lengths
+    for name in view.columns:
         arr = view.list_array(name)
         if arr.null_count:
             pos = int(np.flatnonzero(~np.asarray(arr.is_valid()))[0])
@@ -241,21 +263,33 @@ def checked_view(
                 f"{_user_at(index, pos)!r} but {view.time_column!r} has {int(lengths[pos])}; every "
                 "column must hold one element per event."
             )
-    if TIME in X.columns:
-        times = view.times()
-        descending = np.diff(times) < 0
+
+
+def _check_time_order(view: EventView) -> None:
+    descending = np.diff(view.times()) < 0
+    if descending.any():
+        # Steps between two users do not count.
+        bounds = view.offsets[1:-1] - 1
+        bounds = bounds[(bounds >= 0) & (bounds < descending.size)]
+        descending[bounds] = False
         if descending.any():
-            # Steps between two users do not count.
-            bounds = view.offsets[1:-1] - 1
-            bounds = bounds[(bounds >= 0) & (bounds < descending.size)]
-            descending[bounds] = False
-            if descending.any():
-                pos = int(np.flatnonzero(descending)[0])
-                who = int(np.searchsorted(view.offsets, pos, side="right") - 1)
-                raise ValueError(
-                    f"events of user {_user_at(index, who)!r} are not in time order in column "
-                    f"{TIME!r}; sort each user's events by time (group_events does)."
-                )
+            pos = int(np.flatnonzero(descending)[0])
+            who = int(np.searchsorted(view.offsets, pos, side="right") - 1)
+            raise ValueError(
+                f"events of user {_user_at(view.index, who)!r} are not in time order in column "
+                f"{TIME!r}; sort each user's events by time (group_events does)."
+            )
+
+
+def validate_frame(X: pd.DataFrame, required: tuple[str, ...] = (TIME,)) -> EventView:
+    """Validate a pandas event frame; the checked :class:`EventView` the checks built."""
+    _check_column_types(X, required)
+    _check_index(X.index)
+    view = EventView(X)
+    _check_lists(view)
+    if TIME in X.columns:
+        _check_time_order(view)
+    view.checked = True
     return view
 
 
@@ -275,7 +309,22 @@ class EventView:
         ``offsets[i]:offsets[i + 1]`` are the events of user ``i`` in the flat arrays.
     lengths : ndarray of int64, shape (n_users,)
         Number of events per user.
+    checked : bool
+        Whether the frame passed the event-frame checks (the input boundary,
+        :func:`sklearn_ubp._input.as_event_view`, sets it; a view built by hand is
+        checked again there).
+    array : ndarray or None
+        For a view of a 2-D numeric array (converted at the input boundary): the
+        validated array; ``None`` for an event frame.
+    array_template : ndarray, DataFrame or None
+        A zero-row stand-in for that array's input (its width and column names), from
+        which estimators set or check ``n_features_in_`` and ``feature_names_in_``.
     """
+
+    checked = False
+    fit_checked = False
+    array: np.ndarray | None = None
+    array_template: Any = None
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
@@ -287,9 +336,21 @@ class EventView:
         self.lengths = np.diff(self.offsets)
         self.n_events = int(self.offsets[-1])
 
+    def __len__(self) -> int:
+        return self.n_users
+
     @property
     def columns(self) -> list[str]:
         return [str(c) for c in self.frame.columns]
+
+    def rows(self, start: int, stop: int) -> EventView:
+        """The view of users ``start:stop`` (checked, and of the same array, if any)."""
+        part = EventView(self.frame.iloc[start:stop])
+        part.checked = self.checked
+        if self.array is not None:
+            part.array = self.array[start:stop]
+            part.array_template = self.array_template
+        return part
 
     def list_array(self, name: str) -> pa.Array:
         """The column as one contiguous Arrow list array."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -119,21 +120,54 @@ def _sort_permutation(
     return perm, sorted_rel
 
 
-def _unify(arrays: list[pa.Array], name: str) -> pa.Array:
-    types = {a.type for a in arrays if a.type != pa.null()}
+def _promoted(types: list[pa.DataType], name: str, tables: list[str]) -> pa.DataType:
+    """The one type of a column whose tables give it ``types`` (order-independent).
+
+    Arrow's permissive promotion (``int32`` and ``int64``: ``int64``; integers and
+    floats: ``float64``; dictionaries of one value type: the wider index). Types that do
+    not promote to one (integers and strings, numbers and booleans) are refused, with a
+    ``TypeError`` naming both tables and both types.
+    """
+    try:
+        schemas = [pa.schema([pa.field(name, t)]) for t in types]
+        return pa.unify_schemas(schemas, promote_options="permissive").field(name).type
+    except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    for i, first in enumerate(types):
+        for j in range(i + 1, len(types)):
+            try:
+                pa.unify_schemas(
+                    [pa.schema([pa.field(name, t)]) for t in (first, types[j])],
+                    promote_options="permissive",
+                )
+            except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise TypeError(
+                    f"column {name!r} is {first} in {tables[i]} but {types[j]} in "
+                    f"{tables[j]}; these types do not promote to one (integers and floats "
+                    "do, integers and strings do not): cast the column in one of them."
+                ) from None
+    raise TypeError(f"column {name!r}: the types {types} of {tables} do not promote to one.")
+
+
+def _unify(arrays: list[pa.Array], name: str, tables: list[str]) -> pa.Array:
+    """The arrays of one column from several tables (``tables`` names them), concatenated
+    in one type (see :func:`_promoted`; all-null parts take it)."""
+    present = [i for i, a in enumerate(arrays) if a.type != pa.null()]
+    types = list(dict.fromkeys(arrays[i].type for i in present))
+    if len(types) > 1 and not all(pa.types.is_dictionary(t) for t in types):
+        arrays = [a.dictionary_decode() if pa.types.is_dictionary(a.type) else a for a in arrays]
+        types = list(dict.fromkeys(arrays[i].type for i in present))
     if len(types) > 1:
-        target = next(a.type for a in arrays if a.type != pa.null())
-        try:
-            arrays = [a.cast(target) for a in arrays]
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise TypeError(
-                f"column {name!r} has different types in different tables: "
-                f"{sorted(map(str, types))}."
-            ) from None
+        by_table = [arrays[i].type for i in present]
+        target = _promoted(by_table, name, [tables[i] for i in present])
     else:
-        target = types.pop() if types else pa.null()
-        arrays = [a if a.type == target else pa.nulls(len(a), target) for a in arrays]
+        target = types[0] if types else pa.null()
+    arrays = [a if a.type == target else _cast(a, target) for a in arrays]
     return pa.concat_arrays(arrays)
+
+
+def _cast(arr: pa.Array, target: pa.DataType) -> pa.Array:
+    return pa.nulls(len(arr), target) if arr.type == pa.null() else arr.cast(target)
 
 
 def _index_dtype(n_categories: int) -> type:
@@ -168,7 +202,9 @@ def group_events(
     events : DataFrame, polars DataFrame/LazyFrame, pyarrow Table, or dict of those
         One long table with a user column and a time column, or a dict of such tables
         keyed by event type (the RecSys 2025 layout, e.g. ``{"product_buy": buys,
-        "page_visit": visits}``); each key becomes that table's event type.
+        "page_visit": visits}``); each key becomes that table's event type. A column
+        in several tables gets Arrow's promotion of their types, in any order (integers
+        and floats: ``float64``); others (integers and strings) raise a ``TypeError``.
     user : str, default="client_id"
         Column holding user ids (integers or strings). It becomes the index name.
     time : str, default="timestamp"
@@ -212,54 +248,62 @@ def group_events(
     [[None, 8], [9, 7]]
     """
     named = _named_tables(events)
-    n_per, id_parts, time_parts, fields = _read_tables(
-        named, user, time, event_type, columns, code_columns, time_unit
-    )
-    ids = _unify(id_parts, user) if len(id_parts) > 1 else id_parts[0]
-    times = time_parts[0] if len(time_parts) == 1 else np.concatenate(time_parts)
-    n_events = len(ids)
-    codes, index = _user_codes(ids, users, user)
-    types = (named, event_type, n_per)
-    return _sorted_frame(codes[:n_events], index, times, types, fields)
-
-
-def _sorted_frame(
-    codes: np.ndarray,
-    index: pd.Index,
-    times: np.ndarray,
-    types: tuple[list[tuple[str | None, pa.Table]], str, list[int]],
-    fields: dict[str, list[pa.Array | None]],
-) -> pd.DataFrame:
-    """The event frame: events sorted by (user code, time), one list per user and field."""
-    named, event_type, n_per = types
-    n_events, n_users = codes.size, len(index)
-    perm, sorted_times = _sort_permutation(codes, n_users, times)
-    counts = np.bincount(codes, minlength=n_users)
-    offsets_np = np.zeros(n_users + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets_np[1:])
-    offsets = pa.array(offsets_np.astype(np.int32) if n_events < 2**31 else offsets_np)
-    take = pa.array(perm)
-
+    tables = ["events" if key is None else f"table {key!r}" for key, _ in named]
+    parts = _read_tables(named, user, time, event_type, columns, code_columns, time_unit)
+    codes, index = _user_codes(parts, tables, user, users)
+    times = parts.times[0] if len(parts.times) == 1 else np.concatenate(parts.times)
+    perm, sorted_times = _sort_permutation(codes, len(index), times)
+    offsets = _offsets(codes, len(index), len(codes))
     data = {TIME: _as_list(pa.array(sorted_times.astype("datetime64[us]")), offsets)}
-    types = _event_types(named, event_type, n_per, perm)
+    types = _event_types(named, event_type, parts.n_per, perm)
     if types is not None:
         data[EVENT_TYPE] = _as_list(types, offsets)
-    for name, parts in fields.items():
-        if name in (TIME, EVENT_TYPE):
-            raise ValueError(f"field {name!r} clashes with an output column name; rename it.")
-        filled = [p if p is not None else pa.nulls(n) for p, n in zip(parts, n_per, strict=True)]
-        column = _unify(filled, name) if len(filled) > 1 else filled[0]
-        data[name] = _as_list(column.take(take), offsets)
+    data.update(_field_columns(parts, tables, pa.array(perm), offsets))
     return pd.DataFrame(data, index=index)
 
 
+def _offsets(codes: np.ndarray, n_users: int, n_events: int) -> pa.Array:
+    """List offsets of users whose events are sorted by user code."""
+    offsets = np.zeros(n_users + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=n_users), out=offsets[1:])
+    return pa.array(offsets.astype(np.int32) if n_events < 2**31 else offsets)
+
+
+def _field_columns(
+    parts: _Parts, tables: list[str], take: pa.Array, offsets: pa.Array
+) -> dict[str, pd.arrays.ArrowExtensionArray]:
+    """The list column of every field, its events in sorted order (nulls where absent)."""
+    data = {}
+    for name, columns_of in parts.fields.items():
+        if name in (TIME, EVENT_TYPE):
+            raise ValueError(f"field {name!r} clashes with an output column name; rename it.")
+        filled = [
+            c if c is not None else pa.nulls(n)
+            for c, n in zip(columns_of, parts.n_per, strict=True)
+        ]
+        column = _unify(filled, name, tables) if len(filled) > 1 else filled[0]
+        data[name] = _as_list(column.take(take), offsets)
+    return data
+
+
 def _named_tables(events: Any) -> list[tuple[str | None, pa.Table]]:
-    """``(event type or None, Arrow table)`` pairs: one per table of a dict, or one."""
+    """``(event type or None, table)`` pairs: a dict of tables, or one table."""
     if isinstance(events, Mapping):
         if not events:
             raise ValueError("events: the dict of tables is empty.")
         return [(str(k), as_arrow_table(v, what=f"events[{k!r}]")) for k, v in events.items()]
     return [(None, as_arrow_table(events))]
+
+
+@dataclass
+class _Parts:
+    """The columns of every table: events per table, user ids, times, other fields."""
+
+    n_per: list[int] = field(default_factory=list)
+    ids: list[pa.Array] = field(default_factory=list)
+    times: list[np.ndarray] = field(default_factory=list)
+    aware: list[bool] = field(default_factory=list)
+    fields: dict[str, list[pa.Array | None]] = field(default_factory=dict)
 
 
 def _read_tables(
@@ -270,11 +314,9 @@ def _read_tables(
     columns: Sequence[str] | None,
     code_columns: Sequence[str],
     time_unit: str | None,
-) -> tuple[list[int], list[pa.Array], list[np.ndarray], dict[str, list[pa.Array | None]]]:
-    """Rows, user ids, times (us) and fields of each table (``None``: a field it lacks)."""
-    n_per = []
-    id_parts, time_parts, aware_flags = [], [], []
-    fields: dict[str, list[pa.Array | None]] = {}
+) -> _Parts:
+    """Check and read every table's columns (fields missing from a table: ``None``)."""
+    parts = _Parts()
     for key, table in named:
         what = "events" if key is None else f"events[{key!r}]"
         cols = table.column_names
@@ -286,38 +328,39 @@ def _read_tables(
                 f"{what} has an {event_type!r} column, but in a dict of tables the key is "
                 "the event type; drop the column or pass a single table."
             )
-        n_per.append(table.num_rows)
-        id_parts.append(normalize_type(table.column(user)))
+        parts.n_per.append(table.num_rows)
+        parts.ids.append(normalize_type(table.column(user)))
         values, aware = parse_timestamps(table.column(time), time, time_unit=time_unit)
-        time_parts.append(values)
-        aware_flags.append(aware)
+        parts.times.append(values)
+        parts.aware.append(aware)
         skip = {user, time} | ({event_type} if key is None else set())
         wanted = [c for c in cols if c not in skip] if columns is None else list(columns)
         for name in wanted:
-            fields.setdefault(name, [None] * (len(n_per) - 1))
-        for name in fields:
-            if name in cols:
-                arr = normalize_type(table.column(name))
-                if name in code_columns:
-                    arr = parse_codes(arr, f"{what}[{name!r}]", length=CODE_LENGTH)
-                fields[name].append(arr)
-            else:
-                fields[name].append(None)
+            parts.fields.setdefault(name, [None] * (len(parts.n_per) - 1))
+        for name, found in parts.fields.items():
+            arr = normalize_type(table.column(name)) if name in cols else None
+            if arr is not None and name in code_columns:
+                arr = parse_codes(arr, f"{what}[{name!r}]", length=CODE_LENGTH)
+            found.append(arr)
     if columns is not None:
-        absent = [c for c in columns if all(a is None for a in fields.get(c, [None]))]
+        absent = [c for c in columns if all(a is None for a in parts.fields.get(c, [None]))]
         if absent:
             raise ValueError(f"columns {absent} were asked for but no table has them.")
-    if len(set(aware_flags)) > 1:
-        which = [k for (k, _), a in zip(named, aware_flags, strict=True) if a]
+    if len(set(parts.aware)) > 1:
+        which = [k for (k, _), a in zip(named, parts.aware, strict=True) if a]
         raise ValueError(
             f"column {time!r} mixes timezone-aware tables {which} with naive ones; make "
             "them all aware (they are converted to UTC) or all naive."
         )
-    return n_per, id_parts, time_parts, fields
+    return parts
 
 
-def _user_codes(ids: pa.Array, users: Any, user: str) -> tuple[np.ndarray, pd.Index]:
-    """Dense user codes of the events' ids, then of ``users``, and the sorted ids."""
+def _user_codes(
+    parts: _Parts, tables: list[str], user: str, users: Any
+) -> tuple[np.ndarray, pd.Index]:
+    """The dense user code of every event and the sorted users (with ``users`` added)."""
+    ids = _unify(parts.ids, user, tables) if len(parts.ids) > 1 else parts.ids[0]
+    n_events = len(ids)
     if users is not None:
         extra = normalize_type(pa.array(np.asarray(users)))
         if extra.type != ids.type and len(extra):
@@ -327,22 +370,22 @@ def _user_codes(ids: pa.Array, users: Any, user: str) -> tuple[np.ndarray, pd.In
         raise ValueError(
             f"user id column {user!r} has {ids.null_count} missing (null/NaN) value(s); every event needs a user."
         )
-    return _factorize_users(ids.to_numpy(zero_copy_only=False), user)
+    codes, index = _factorize_users(ids.to_numpy(zero_copy_only=False), user)
+    return codes[:n_events], index
 
 
 def _event_types(
     named: list[tuple[str | None, pa.Table]], event_type: str, n_per: list[int], perm: np.ndarray
 ) -> pa.Array | None:
-    """The sorted events' types (dictionary-encoded), or ``None`` when there are none."""
+    """The dictionary-encoded event type of every sorted event (``None``: no types)."""
     if named[0][0] is not None:
         labels = pa.array([k for k, _ in named], pa.string())
         type_codes = np.repeat(np.arange(len(named), dtype=_index_dtype(len(named))), n_per)
         return pa.DictionaryArray.from_arrays(pa.array(type_codes[perm]), labels)
-    if event_type in named[0][1].column_names:
-        raw = normalize_type(named[0][1].column(event_type))
-        if not pa.types.is_dictionary(raw.type):
-            raw = pc.dictionary_encode(raw.cast(pa.string()))
-        index_type = pa.from_numpy_dtype(_index_dtype(len(raw.dictionary)))
-        encoded = raw.cast(pa.dictionary(index_type, pa.string()))
-        return encoded.take(pa.array(perm))
-    return None
+    if event_type not in named[0][1].column_names:
+        return None
+    raw = normalize_type(named[0][1].column(event_type))
+    if not pa.types.is_dictionary(raw.type):
+        raw = pc.dictionary_encode(raw.cast(pa.string()))
+    index_type = pa.from_numpy_dtype(_index_dtype(len(raw.dictionary)))
+    return raw.cast(pa.dictionary(index_type, pa.string())).take(pa.array(perm))

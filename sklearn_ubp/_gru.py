@@ -15,14 +15,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._arrow import timestamp_to_us
-from ._base import ARRAY, EVENTS, EventTransformer, as_pandas_events
+from ._base import ARRAY, EventTransformer
 from ._frame import EventView
 from ._sequences import (
     PRESETS,
+    TIME_FIELDS,
     Sequences,
     event_sequences,
     fit_vocabulary,
-    numeric_sequences,
     resolve_fields,
 )
 from ._torch import (
@@ -72,16 +72,15 @@ class GRUSequenceAutoencoder(EventTransformer):
 
     **Training faults** stop ``fit`` with a message, never a silently broken model:
     every parameter (``n_components`` against the number of users included) is checked
-    before training starts; array input whose standardisation overflows float64 is
-    refused naming the field; and a batch loss that is not finite, or above
+    before training starts; and a batch loss that is not finite, or above
     1000 x max(the first training batch's loss, 1), stops training at that batch with a
     ``FloatingPointError`` naming the epoch, the batch, the loss and the likely causes
     (a learning rate too high, inputs of an extreme scale).
 
-    On a **2-D numeric array** each row is one equal-length numeric sequence (column
-    ``j`` = step ``j``). The same model and training code run on it: a linear layer
-    reads each (standardised) value, a learned vector marks ``BOS``, and the one
-    head reconstructs the next value with a squared-error loss.
+    A **2-D numeric array** is read as the event frame the input boundary makes of
+    it: row ``i`` is user ``i``, column ``j`` one event at ``1970-01-01 + j`` days
+    with the fields ``value`` (the entry; quantile buckets unless whole numbers) and
+    ``column_id`` (``j``); ``fields=("value",)`` reads the values only.
 
     Parameters
     ----------
@@ -192,10 +191,8 @@ class GRUSequenceAutoencoder(EventTransformer):
     vocabularies_ : list of FieldVocabulary
         Per field: its kind (``"day"``, ``"week"``, ``"categorical"``, ``"numeric"``),
         its values (vocabulary or bucket edges) and its number of ids.
-    reference_time_ : pandas.Timestamp or None
-        The reference time (``None`` for arrays).
-    mean_, scale_ : float
-        Standardisation of array input.
+    reference_time_ : pandas.Timestamp
+        The reference time.
     module_ : torch.nn.Module
         The trained autoencoder (on the CPU, in eval mode); ``net_.module_``.
     net_ : skorch.NeuralNet
@@ -321,7 +318,7 @@ class GRUSequenceAutoencoder(EventTransformer):
         ----------
         X : event frame or array-like of shape (n_users, n_steps)
             An event frame (pandas, polars or pyarrow; see :mod:`sklearn_ubp._frame`)
-            or one equal-length numeric sequence per row.
+            or a 2-D numeric array (see above).
         y : None
             Ignored.
 
@@ -353,16 +350,16 @@ class GRUSequenceAutoencoder(EventTransformer):
         -------
         embeddings : ndarray of float32, shape (n_users, n_features_out)
         """
-        X = as_pandas_events(X)
-        return self._finish(self._fit(X), X)
+        view, out = self._fit(X)
+        return self._finish(out, view)
 
-    def _fit(self, X: Any) -> np.ndarray:
+    def _fit(self, X: Any) -> tuple[EventView, np.ndarray]:
         device = training_device(self.device)
         config = TrainingConfig.from_estimator(self)
-        data = self._validate_input(X, reset=True)
+        view = self._validate_input(X, reset=True)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        seqs = self._fit_sequences(data)
+        seqs = self._fit_sequences(view)
         self._check_n_components(len(seqs))
         module_params = self._module_params()
         criterion_params = {k: module_params[k] for k in ("reconstruct", "numeric")}
@@ -378,7 +375,7 @@ class GRUSequenceAutoencoder(EventTransformer):
             self.pca_ = PCA(self.n_components, random_state=seed).fit(latent)
             latent = pca_project(self.pca_, latent)
         self._n_features_out = latent.shape[1]
-        return latent
+        return view, latent
 
     def _check_n_components(self, n_users: int) -> None:
         """``n_components`` against the data, before any training."""
@@ -388,29 +385,7 @@ class GRUSequenceAutoencoder(EventTransformer):
                 f"hidden_size) = {min(n_users, self.hidden_size)}."
             )
 
-    def _fit_array(self, X: np.ndarray) -> Sequences:
-        """Standardise the array's values (refused when that overflows float64)."""
-        self.fields_ = ["value"]
-        self.reconstruct_ = ["value"]
-        self.vocabularies_ = []
-        self.reference_time_ = None
-        with np.errstate(over="ignore", invalid="ignore"):
-            mean, std = float(X.mean()), float(X.std())
-            z = (X - mean) / (std if std > 0 else 1.0)
-        if not (np.isfinite(mean) and np.isfinite(std) and np.isfinite(z).all()):
-            raise ValueError(
-                f"field 'value' (the array's values, largest magnitude "
-                f"{float(np.abs(X).max()):.3g}): standardising them overflows float64 "
-                f"(mean {mean:.3g}, standard deviation {std:.3g}); rescale the input."
-            )
-        self.mean_ = mean
-        self.scale_ = std if std > 0 else 1.0
-        return numeric_sequences(z)
-
-    def _fit_sequences(self, data: EventView | np.ndarray) -> Sequences:
-        if self.input_kind_ == ARRAY:
-            return self._fit_array(data)
-        view = data
+    def _fit_sequences(self, view: EventView) -> Sequences:
         fields = resolve_fields(self.fields, view)
         if not fields:
             raise ValueError(f"fields={self.fields!r}: no usable field in {view.columns}.")
@@ -439,22 +414,20 @@ class GRUSequenceAutoencoder(EventTransformer):
         ]
         return self._sequences(view)
 
-    def _sequences(self, data: EventView | np.ndarray) -> Sequences:
-        if self.input_kind_ == ARRAY:
-            return numeric_sequences((data - self.mean_) / self.scale_)
+    def _sequences(self, view: EventView) -> Sequences:
+        self._check_fitted_columns(view, [f for f in self.fields_ if f not in TIME_FIELDS])
         return event_sequences(
-            data,
+            view,
             self.vocabularies_,
             max_length=self.max_length,
             reference_us=timestamp_to_us(self.reference_time_),
         )
 
     def _module_params(self) -> dict[str, Any]:
-        numeric = self.input_kind_ == ARRAY
         return {
             "vocab_sizes": [v.size for v in self.vocabularies_],
             "reconstruct": [self.fields_.index(f) for f in self.reconstruct_],
-            "numeric": numeric,
+            "numeric": False,
             "embedding_dim": self.embedding_dim,
             "combine": self.combine,
             "hidden_size": self.hidden_size,
@@ -484,13 +457,13 @@ class GRUSequenceAutoencoder(EventTransformer):
             One row per user of ``X``, in order.
         """
         check_is_fitted(self, "module_")
-        data = self._validate_input(X, reset=False)
+        view = self._validate_input(X, reset=False)
         latent = encode_sequences(
-            self.module_, self._sequences(data), self.device, self.hidden_size
+            self.module_, self._sequences(view), self.device, self.hidden_size
         )
         if self.pca_ is not None:
             latent = pca_project(self.pca_, latent)
-        return self._finish(latent, data)
+        return self._finish(latent, view)
 
     def reconstruction_accuracy(self, X: Any) -> dict[str, float]:
         """Share of next tokens the decoder predicts right, per reconstructed field.
@@ -536,16 +509,9 @@ class GRUSequenceAutoencoder(EventTransformer):
         self, X: Any, *, majority: bool
     ) -> tuple[dict[str, int], dict[str, int]]:
         check_is_fitted(self, "module_")
-        data = self._validate_input(X, reset=False)
-        if self.input_kind_ != EVENTS:
-            raise ValueError(
-                "reconstruction accuracy is defined for event frames (token fields); this "
-                "model was fitted on a 2-D numeric array."
-            )
+        seqs = self._sequences(self._validate_input(X, reset=False))
         cols = [self.fields_.index(f) for f in self.reconstruct_]
-        counts = reconstruction_counts(
-            self.module_, self._sequences(data), cols, self.device, majority=majority
-        )
+        counts = reconstruction_counts(self.module_, seqs, cols, self.device, majority=majority)
         hits, totals = (dict(zip(self.reconstruct_, c, strict=True)) for c in counts)
         return hits, totals
 

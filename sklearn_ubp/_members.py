@@ -20,8 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 
-from ._base import EVENTS
-from ._frame import EventView, check_event_frame
+from ._frame import EventView
 from ._registry import estimator_class
 from ._svd import SVDItemEmbedder
 
@@ -171,7 +170,7 @@ def _check_member(name: str, est: Any) -> None:
 
 
 def select_members(
-    X: Any, kind: str, members: list[tuple[str, Any]], adaptive: bool
+    view: EventView, members: list[tuple[str, Any]], adaptive: bool
 ) -> tuple[list[tuple[str, Any]], dict[str, str]]:
     """Clones of the members that run on ``X``; the (default) members left out, with why.
 
@@ -182,20 +181,20 @@ def select_members(
     """
     active: list[tuple[str, Any]] = []
     skipped: dict[str, str] = {}
-    view = EventView(check_event_frame(X)) if kind == EVENTS and adaptive else None
+    events = view.array is None
     seen_svd = None
     for name, est in members:
         if isinstance(est, str):
             if est == "drop":
                 continue
-            if kind == EVENTS:
+            if events:
                 raise ValueError(
                     f"member {name!r} is 'passthrough', which has no meaning on an "
                     "event frame (its columns are lists of events); use 'drop'."
                 )
             est = FunctionTransformer(validate=True, feature_names_out="one-to-one")
         elif adaptive:
-            if kind == EVENTS:
+            if events:
                 hook = getattr(final_step(est), "_ubp_requirement", None)
                 reason = hook(view) if callable(hook) else None
             elif isinstance(final_step(est), SVDItemEmbedder):

@@ -21,6 +21,8 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, QuantileTransformer, StandardScaler
 
+from ._base import EventTransformer
+from ._frame import EventView
 from ._members import final_step
 
 __all__ = ["L2", "QUANTILE", "STANDARD", "PostSpec"]
@@ -120,6 +122,22 @@ class PostSpec:
             if k >= 1:
                 steps.append(("pca", PCA(n_components=k, random_state=self.random_state)))
         return Pipeline(steps).set_output(transform="default") if steps else None
+
+
+def takes_views(est: Any) -> bool:
+    """Whether a member reads :class:`EventView` input: an ``EventTransformer``, or a
+    :class:`~sklearn.pipeline.Pipeline` whose first step is one."""
+    while isinstance(est, Pipeline) and est.steps:
+        est = est.steps[0][1]
+    return isinstance(est, EventTransformer)
+
+
+def member_input(est: Any, view: EventView, X: Any) -> Any:
+    """What a profile hands member ``est``: the checked ``view`` if it reads views;
+    else the pandas event frame, or for a 2-D array the original input ``X``."""
+    if takes_views(est):
+        return view
+    return view.frame if view.array is None else X
 
 
 def n_rows(X: Any) -> int:

@@ -30,8 +30,9 @@ from sklearn.utils.metadata_routing import MetadataRouter
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import ARRAY, EVENTS, as_pandas_events, with_user_index
-from ._frame import is_event_frame
+from ._base import check_input_kind, input_kind, with_user_index
+from ._frame import EventView
+from ._input import as_event_view, check_fit_events
 from ._members import (
     DEFAULT_MEMBERS,
     DefaultMembers,
@@ -52,8 +53,8 @@ from ._postprocess import (
     concatenate,
     finish_block,
     fit_member,
+    member_input,
     member_weight,
-    n_rows,
     rows,
     transform_member,
 )
@@ -120,10 +121,12 @@ class UniversalProfile(VersionedEstimator, TransformerMixin, BaseEstimator):
     :attr:`named_transformers_`. ``fit_transform`` computes each member's output once
     (its ``fit_transform``), whatever the number of users.
 
-    **2-D numeric arrays.** Every member gives a plain 2-D array its own meaning
-    (:class:`EventCountEmbedder`: one equal-length sequence of per-period amounts per
-    row; :class:`SVDItemEmbedder`: a user x item matrix; the GRU: an equal-length
-    numeric sequence per row). With the default members all of them apply, except
+    **One input boundary.** ``fit`` and ``transform`` check ``X`` once (pandas,
+    polars, pyarrow, a dict of long tables) and hand the members that are
+    sklearn-ubp estimators the checked view (other members get the pandas frame).
+    A plain 2-D numeric array becomes an event frame of one ``value`` event per
+    column (see :class:`EventCountEmbedder`; :class:`SVDItemEmbedder` reads it as
+    its user x item matrix). With the default members all of them apply, except
     that only the first SVD member is kept (``item`` does not apply to arrays, so
     the others would duplicate it). ``"passthrough"`` passes an array through
     (validated as float); on an event frame it raises a ``ValueError``.
@@ -409,21 +412,26 @@ class UniversalProfile(VersionedEstimator, TransformerMixin, BaseEstimator):
         -------
         profiles : ndarray of float32, shape (n_users, n_features_out)
         """
-        X = as_pandas_events(X)  # once, not once per member
-        out = self._fit(X, y, keep=True, fit_params=params, method="fit_transform")
-        return with_user_index(self, out, X)
+        view, out = self._fit(X, y, keep=True, fit_params=params, method="fit_transform")
+        return with_user_index(self, out, view)
 
     def _fit(
         self, X: Any, y: Any, *, keep: bool, fit_params: dict[str, Any], method: str
-    ) -> np.ndarray | None:
-        """Fit the members (and their output, computed once, if ``keep``)."""
-        X = as_pandas_events(X)
-        kind = EVENTS if is_event_frame(X) else ARRAY
+    ) -> tuple[EventView, np.ndarray | None]:
+        """Fit the members (and their output, computed once, if ``keep``).
+
+        ``X`` is checked once; the members that read views get the checked view, the
+        others the pandas frame (or the array).
+        """
+        view = as_event_view(X, estimator=self)
+        check_fit_events(view, self)
         members, adaptive = self._check_members()
-        active, skipped = select_members(X, kind, members, adaptive)
+        active, skipped = select_members(view, members, adaptive)
         routed = routed_params(self, method, fit_params, [name for name, _ in members])
+        routed = {name: routed.get(name, {}) for name, _ in active}
+        spec = {name: PostSpec.of(self, name, est) for name, est in active}
         results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(fit_member)(est, X, y, PostSpec.of(self, name, est), keep, routed.get(name, {}))
+            delayed(fit_member)(est, member_input(est, view, X), y, spec[name], keep, routed[name])
             for name, est in active
         )
         fitted: list[tuple[str, Any]] = []
@@ -439,14 +447,14 @@ class UniversalProfile(VersionedEstimator, TransformerMixin, BaseEstimator):
             if keep:
                 blocks.append(finish_block(name, Z, member_weight(self.transformer_weights, name)))
         self._record_versions(TORCH if any(uses_torch(final_step(e)) for _, e in fitted) else None)
-        self.input_kind_ = kind
+        self.input_kind_ = input_kind(view)
         self.transformers_ = fitted
         self.postprocessors_ = post
         self.skipped_members_ = skipped
         if self.verbose:
             for name, reason in skipped.items():
                 print(f"[UniversalProfile] {name}: left out ({reason})")
-        return concatenate(blocks, n_rows(X)) if keep else None
+        return view, (concatenate(blocks, view.n_users) if keep else None)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "transformers_")
@@ -471,36 +479,34 @@ class UniversalProfile(VersionedEstimator, TransformerMixin, BaseEstimator):
             One row per user of ``X``, in order.
         """
         check_is_fitted(self)
-        X = as_pandas_events(X)
-        return with_user_index(self, self._transform(X, params), X)
+        view = as_event_view(X, estimator=self)
+        check_input_kind(self, view)
+        return with_user_index(self, self._transform(view, X, params), view)
 
-    def _transform(self, X: Any, params: dict[str, Any]) -> np.ndarray:
-        kind = EVENTS if is_event_frame(X) else ARRAY
-        if kind != self.input_kind_:
-            fitted = "an event frame" if self.input_kind_ == EVENTS else "a 2-D numeric array"
-            given = "an event frame" if kind == EVENTS else "a 2-D array"
-            raise ValueError(
-                f"{type(self).__name__} was fitted on {fitted} and cannot transform {given}."
-            )
+    def _transform(self, view: EventView, X: Any, params: dict[str, Any]) -> np.ndarray:
         routed = routed_params(self, "transform", params, [name for name, _ in self.transformers_])
-        n = n_rows(X)
+        n = view.n_users
         step = n if self.chunk_size is None else self.chunk_size
         if n <= step:
-            return self._transform_chunk(X, routed, None)
+            return self._transform_chunk(view, X, routed, None)
         out: np.ndarray | None = None
         for start in range(0, n, step):
             stop = min(start + step, n)
-            block = self._transform_chunk(rows(X, start, stop), routed, (start, stop, n))
+            part = rows(X, start, stop) if view.array is not None else None
+            where = (start, stop, n)
+            block = self._transform_chunk(view.rows(start, stop), part, routed, where)
             if out is None:
                 out = np.empty((n, block.shape[1]), dtype=np.float32)
             out[start:stop] = block
         return out
 
     def _transform_chunk(
-        self, X: Any, routed: dict, where: tuple[int, int, int] | None
+        self, view: EventView, X: Any, routed: dict, where: tuple[int, int, int] | None
     ) -> np.ndarray:
         results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(transform_member)(est, self.postprocessors_[name], X, routed.get(name, {}))
+            delayed(transform_member)(
+                est, self.postprocessors_[name], member_input(est, view, X), routed.get(name, {})
+            )
             for name, est in self.transformers_
         )
         blocks = []
@@ -514,7 +520,7 @@ class UniversalProfile(VersionedEstimator, TransformerMixin, BaseEstimator):
                 f"[UniversalProfile] transform users {start:,}-{stop:,} of {n:,}: "
                 + ", ".join(times)
             )
-        return concatenate(blocks, n_rows(X))
+        return concatenate(blocks, view.n_users)
 
     # ------------------------------------------------------------ fitted attributes
 

@@ -276,6 +276,10 @@ def event_sequences(
 def numeric_sequences(X: np.ndarray) -> Sequences:
     """A 2-D array as sequences: a BOS step, then one step per column.
 
+    Input of the numeric mode of the torch autoencoder (``numeric=True``), which the
+    estimators no longer use (a 2-D array reaches them as an event frame, see
+    :mod:`sklearn_ubp._input`); kept for that mode's tests.
+
     Each step is ``(value, is_bos)`` (float32), so the model reads the value through a
     linear layer and BOS as a learned vector.
     """

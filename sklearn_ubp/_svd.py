@@ -16,16 +16,15 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import EVENTS, EventTransformer, as_pandas_events
+from ._base import EVENTS, EventTransformer
 from ._frame import CODE_COLUMNS, EVENT_TYPE, TIME, EventView
+from ._input import ARRAY_ITEM, ARRAY_VALUE
+from ._solvers import top_factors
 from ._vocabulary import Vocabulary
 
 __all__ = ["DEFAULT_EVENT_WEIGHTS", "SVDItemEmbedder"]
@@ -40,14 +39,6 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "page_visit": 1.0,
 }
 
-# Solvers (see _top_factors): a dense LAPACK SVD when the matrix has at most
-# _DENSE_MAX_ENTRIES entries and its smaller side at most _DENSE_MAX_SIDE; else an exact
-# eigendecomposition of the item Gram matrix A^T A when there are at most _GRAM_MAX_ITEMS
-# items; else a randomized subspace iteration on A^T A.
-_DENSE_MAX_ENTRIES = 2_000_000
-_DENSE_MAX_SIDE = 1_000
-_GRAM_MAX_ITEMS = 2_000
-_OVERSAMPLES = 10
 # Item keys below this are mapped to columns with a lookup table, else by binary search.
 _LOOKUP_MAX = 2**25
 
@@ -70,38 +61,6 @@ def _fields_of(item: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
             f"item cannot be {bad}: timestamps and quantized text codes are not item ids."
         )
     return fields
-
-
-def _top_factors(
-    A: sp.csr_array, k: int, n_iter: int, random_state: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` leading singular values and right singular vectors (items x k) of ``A``.
-
-    Every step works on the item side (``n_items x (k + 10)`` blocks), never on tall
-    ``n_users``-high dense blocks, so a million users cost a few sparse products.
-    """
-    n_users, n_items = A.shape
-    if n_users * n_items <= _DENSE_MAX_ENTRIES and min(n_users, n_items) <= _DENSE_MAX_SIDE:
-        _, s, Vt = scipy.linalg.svd(A.toarray(), full_matrices=False, lapack_driver="gesdd")
-        return s[:k], Vt[:k].T
-    if n_items <= _GRAM_MAX_ITEMS:
-        gram = (A.T @ A).toarray()
-        eigvals, V = scipy.linalg.eigh(gram, subset_by_index=[n_items - k, n_items - 1])
-    else:
-        # Randomized subspace iteration on A^T A (float32, LU-normalised as in
-        # sklearn's randomized_svd, QR at the end), then Rayleigh-Ritz.
-        rng = check_random_state(random_state)
-        A32 = A.astype(np.float32)
-        At32 = A32.T
-        Q = rng.standard_normal((n_items, min(k + _OVERSAMPLES, n_items))).astype(np.float32)
-        for _ in range(n_iter):
-            Q, _ = scipy.linalg.lu(At32 @ (A32 @ Q), permute_l=True, check_finite=False)
-        Q, _ = scipy.linalg.qr(At32 @ (A32 @ Q), mode="economic", check_finite=False)
-        B = A32 @ Q
-        eigvals, W = scipy.linalg.eigh((B.T @ B).astype(np.float64))
-        eigvals, V = eigvals[-k:], Q.astype(np.float64) @ W[:, -k:]
-    order = np.argsort(eigvals)[::-1]
-    return np.sqrt(np.clip(eigvals[order], 0.0, None)), V[:, order]
 
 
 def _sorted_labels(labels: list | np.ndarray) -> Vocabulary:
@@ -209,9 +168,11 @@ class SVDItemEmbedder(EventTransformer):
 
     Notes
     -----
-    A plain 2-D numeric array ``X`` is taken as the user x item matrix itself (rows
-    users, columns items; ``event_weights`` and ``item`` do not apply, any real values
-    are allowed) and factorised the same way.
+    A plain 2-D numeric array ``X`` is read as the event frame the input boundary
+    makes of it (one event per entry, with the fields ``column_id`` and ``value``);
+    its items are the ``column_id`` values and each event weighs its ``value``, so the
+    user x item matrix is ``X`` itself (rows users, columns items; ``event_weights``
+    and ``item`` do not apply, any real values are allowed).
 
     Solvers, all exact in the leading factors except the last: a dense LAPACK SVD
     when the matrix has at most 2M entries and at most 1,000 users or items; else the
@@ -253,8 +214,12 @@ class SVDItemEmbedder(EventTransformer):
 
     _ubp_postprocess = "learned"
 
+    def _item_fields(self, view: EventView) -> tuple[str, ...]:
+        """The item columns: ``item``, or the column positions of a 2-D array's view."""
+        return (ARRAY_ITEM,) if view.array is not None else _fields_of(self.item)
+
     def _ubp_requirement(self, view: EventView) -> str | None:
-        fields = _fields_of(self.item)
+        fields = self._item_fields(view)
         empty = [f for f in fields if f not in view.columns or _all_null(view, f)]
         if empty:
             return f"the event frame has no values in column(s) {empty}"
@@ -324,13 +289,21 @@ class SVDItemEmbedder(EventTransformer):
         return out
 
     def _event_weights(self, view: EventView) -> np.ndarray:
-        """Weight of every flat event (float64, ``(n_events,)``)."""
+        """Weight of every flat event (float64, ``(n_events,)``).
+
+        The weight of its event type (1 without ``event_type``), times its ``value``
+        in the view of a 2-D array (whose matrix is then the array itself).
+        """
         if EVENT_TYPE not in view.columns:
-            return np.ones(view.n_events)
-        codes, labels = view.categories(EVENT_TYPE)
-        weights = self._weights()
-        table = np.array([weights.get(str(lab), 0.0) for lab in labels] + [0.0])
-        return table[codes]  # code -1 (null event type) -> the trailing 0
+            weights = np.ones(view.n_events)
+        else:
+            codes, labels = view.categories(EVENT_TYPE)
+            named = self._weights()
+            table = np.array([named.get(str(lab), 0.0) for lab in labels] + [0.0])
+            weights = table[codes]  # code -1 (null event type) -> the trailing 0
+        if view.array is not None:
+            weights = weights * view.numpy(ARRAY_VALUE).astype(np.float64)
+        return weights
 
     def _event_keys(self, view: EventView) -> np.ndarray:
         """Combined item key of every event over the fitted per-field labels (-1: none)."""
@@ -431,19 +404,18 @@ class SVDItemEmbedder(EventTransformer):
             out = (out * scale[:, None]).astype(np.float32)
         return out
 
-    def _matrix(self, X: Any, *, reset: bool) -> sp.csr_array:
+    def _matrix(self, X: Any, *, reset: bool) -> tuple[EventView, sp.csr_array]:
         if reset:
-            fields = _fields_of(self.item)
+            _fields_of(self.item)
             self._weights()
-        data = self._validate_input(X, reset=reset)
-        if not isinstance(data, EventView):
-            return self._array_matrix(data, reset=reset)
+        view = self._validate_input(X, reset=reset)
         if reset:
-            self._fields = fields
-        self._check_fields(data)
+            self._fields = self._item_fields(view)
         if reset:
-            return self._fit_vocabulary_events(data)
-        return self._counts_matrix(data)
+            self._check_fields(view)
+            return view, self._fit_vocabulary_events(view)
+        self._check_fitted_columns(view, self._fields)
+        return view, self._counts_matrix(view)
 
     def _fit_vocabulary_events(self, view: EventView) -> sp.csr_array:
         """Learn the vocabulary of an event frame; return its weighted matrix."""
@@ -505,21 +477,11 @@ class SVDItemEmbedder(EventTransformer):
         vocab.fit_counts(keys, counts)
         return vocab.labels_, vocab.counts_
 
-    def _array_matrix(self, X: np.ndarray, *, reset: bool) -> sp.csr_array:
-        if reset:
-            counts = np.count_nonzero(X, axis=0)
-            columns, counts = self._select(np.arange(X.shape[1]), counts)
-            self.vocabulary_ = columns
-            self.item_counts_ = counts
-            self._keys = columns
-        A = sp.csr_array(np.asarray(X[:, self._keys], dtype=np.float64))
-        A.sort_indices()
-        return A
-
     # ------------------------------------------------------------------ fitting
 
-    def _fit(self, X: Any) -> np.ndarray:
-        A = self._reweight(self._matrix(X, reset=True), fit=True)
+    def _fit(self, X: Any) -> tuple[EventView, np.ndarray]:
+        view, A = self._matrix(X, reset=True)
+        A = self._reweight(A, fit=True)
         n_users, n_items = A.shape
         k = min(self.n_components, n_users, n_items)
         if k < self.n_components:
@@ -533,10 +495,7 @@ class SVDItemEmbedder(EventTransformer):
         V = np.zeros((n_items, k))
         s = np.zeros(k)
         if k > 0:
-            s, V = _top_factors(A, k, self.n_iter, self.random_state)
-            Vt = V.T
-            _, Vt = svd_flip(None, np.array(Vt, dtype=np.float64), u_based_decision=False)
-            V = np.ascontiguousarray(Vt.T)
+            s, V = top_factors(A, k, self.n_iter, self.random_state)
         self.n_components_ = k
         pad = self.n_components - k
         self.item_embeddings_ = np.pad(V, ((0, 0), (0, pad))).astype(np.float32)
@@ -545,7 +504,7 @@ class SVDItemEmbedder(EventTransformer):
         self.explained_variance_ratio_ = (
             self.singular_values_**2 / total if total > 0 else np.zeros(self.n_components)
         )
-        return self._project(A)
+        return view, self._project(A)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> SVDItemEmbedder:
@@ -580,8 +539,8 @@ class SVDItemEmbedder(EventTransformer):
         -------
         embeddings : ndarray of shape (n_users, n_components), float32
         """
-        X = as_pandas_events(X)
-        return self._finish(self._fit(X), X)
+        view, out = self._fit(X)
+        return self._finish(out, view)
 
     def transform(self, X: Any) -> np.ndarray:
         """Fold users in with the fitted item factors.
@@ -597,10 +556,8 @@ class SVDItemEmbedder(EventTransformer):
             One row per user of ``X``, in order; zeros for users without a weighted
             event on a vocabulary item.
         """
-        check_is_fitted(self)
-        X = as_pandas_events(X)
-        A = self._reweight(self._matrix(X, reset=False), fit=False)
-        return self._finish(self._project(A), X)
+        view, A = self._matrix(X, reset=False)
+        return self._finish(self._project(self._reweight(A, fit=False)), view)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Output column names: ``svd_<item>_<i>`` (``svd_<i>`` after array input).

@@ -3,8 +3,9 @@
 On event frames: clone, get/set_params round-trip, no attributes set in ``__init__``,
 ``fit`` returns self, the not-fitted error, fit idempotence, sample-order and subset
 invariance of ``transform``, pickle round-trip, stable feature names, float32 finite
-output and pandas output keeping the user-id index (also for polars input). On plain 2-D arrays: scikit-learn's
-``check_estimator`` in full, with the expected failures kept as data below.
+output and pandas output keeping the user-id index (also for polars input). On plain 2-D arrays (converted at the
+input boundary into event frames, so through the same code path): scikit-learn's ``check_estimator`` in full, with
+no expected failure (the data below stays, empty).
 """
 
 import pickle
@@ -169,7 +170,7 @@ def test_pandas_output_of_polars_input_keeps_the_user_ids(cls, frame):
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_check_estimator(cls):
-    # On plain 2-D numeric arrays, each estimator's documented array meaning.
+    # On plain 2-D numeric arrays: event frames of one value event per column.
     with warnings.catch_warnings():
         # SVD members fitted on the checks' tiny arrays warn that fewer factors fit.
         warnings.simplefilter("ignore", UserWarning)

@@ -9,6 +9,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from sklearn_ubp import group_events
 from sklearn_ubp._counts import DEFAULT_STATISTICS, STATISTICS, EventCountEmbedder
+from sklearn_ubp._input import array_events
 from sklearn_ubp.datasets import make_events
 from sklearn_ubp.evaluation import evaluate, make_tasks, official_baseline, random_embeddings
 
@@ -300,39 +301,26 @@ def test_unseen_event_types_are_ignored(tiny):
 
 
 def test_array_input_meaning():
+    """A 2-D array is an event frame of one ``value`` event per column, a day apart."""
     X = np.array([[0.0, 2.0, 0.0, 3.0, 1.0, 0.0], [0.0] * 6])
-    emb = EventCountEmbedder(
-        statistics="all", windows=(1, 2, None), trend_windows=(1, 2, 4), scale=None
-    )
+    emb = EventCountEmbedder(scale=None)
     f = pd.DataFrame(emb.fit_transform(X), columns=emb.get_feature_names_out())
-    assert emb.windows_ == [1, 2, None]
-    assert f.columns.tolist() == [
-        "sum_last_1",
-        "sum_last_2",
-        "sum_all",
-        "mean_all",
-        "last",
-        "max",
-        "min",
-        "trend_1",
-        "trend_2",
-        "recency",
-        "tenure",
-        "active_periods",
-    ]
-    assert f.iloc[0].tolist() == [0, 1, 6, 1, 0, 3, 0, -1, -2, 1, 5, 3]
-    assert f.iloc[1].tolist() == [0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0]
+    assert str(emb.reference_time_) == "1970-01-06 00:00:00"  # the last column's day
+    assert emb.n_features_in_ == 6 and emb.input_kind_ == "array"
+    names = ["count_any_all", "recency_any", "tenure_any", "sum_any_value_all"]
+    names += ["mean_any_value", "last_any_value", "max_any_value"]
+    assert f.loc[0, names].tolist() == [6, 0, 5, 6, 1, 0, 3]
+    assert f.loc[1, names].tolist() == [6, 0, 5, 0, 0, 0, 0]
+    # the same as the event frame the input boundary builds
+    events = array_events(X)
+    assert events["value"].tolist()[0] == X[0].tolist()
+    np.testing.assert_array_equal(EventCountEmbedder(scale=None).fit_transform(events), f)
     with pytest.raises(ValueError, match="fitted on a 2-D numeric array"):
         emb.transform(
             group_events(pd.DataFrame({"client_id": [1], "timestamp": [pd.Timestamp(0)]}))
         )
-    # the default groups: counts (the windows 7 and 30 are longer than the 6 periods),
-    # numeric and recency; no trends or active periods
-    default = EventCountEmbedder(scale=None).fit(X)
-    kept = ["sum_all", "mean_all", "last", "max", "min", "recency", "tenure"]
-    assert default.windows_ == [None]
-    assert default.get_feature_names_out().tolist() == kept
-    np.testing.assert_array_equal(default.transform(X), f[kept].to_numpy())
+    with pytest.raises(ValueError, match="X has 5 features, but EventCountEmbedder"):
+        emb.transform(X[:, :5])
 
 
 def test_statistics_select_groups(tiny):

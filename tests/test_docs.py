@@ -53,7 +53,7 @@ def test_docs_build_without_warnings(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-8000:]
     pages = ["index", "getting_started", "event_frame", "estimators", "evaluation", "cli"]
-    pages += ["scaling", "benchmarks", "api", "auto_examples/index"]
+    pages += ["scaling", "faults", "benchmarks", "api", "auto_examples/index"]
     for page in pages:
         assert (out / f"{page}.html").is_file(), page
     for example in (ROOT / "examples").glob("plot_*.py"):
