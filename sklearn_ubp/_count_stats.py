@@ -94,13 +94,16 @@ def _positive(w: Any) -> bool:
     return not isinstance(w, bool) and isinstance(w, Integral) and w >= 1
 
 
-def check_windows(windows: Sequence, trend_windows: Sequence) -> list[int | None]:
-    """Validated ``windows`` (positive integers or ``None``); checks ``trend_windows``."""
+def check_windows(
+    windows: Sequence, trend_windows: Sequence, param: str = "windows"
+) -> list[int | None]:
+    """Validated ``windows`` (positive integers or ``None``; named ``param`` in the
+    errors); checks ``trend_windows``."""
     for w in windows:
         if w is not None and not _positive(w):
-            raise ValueError(f"windows must hold positive integers or None; got {w!r}.")
+            raise ValueError(f"{param} must hold positive integers or None; got {w!r}.")
     if len(set(windows)) != len(windows):
-        raise ValueError(f"windows must not repeat a value; got {windows!r}.")
+        raise ValueError(f"{param} must not repeat a value; got {windows!r}.")
     for w in trend_windows:
         if not _positive(w):
             raise ValueError(f"trend_windows must hold positive integers; got {w!r}.")

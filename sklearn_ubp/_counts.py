@@ -124,6 +124,9 @@ class EventCountEmbedder(EventTransformer):
         ``ValueError``.
     windows : sequence of int or None, default=(7, 30, None)
         Window lengths in days (periods for arrays); ``None`` is the whole history.
+    value_windows : sequence of int or None, default=(30, None)
+        The windows of the per-value counts (``"top_k"``): fewer than ``windows``,
+        since each multiplies the number of values counted.
     trend_windows : sequence of int, default=(7, 30)
         Each ``w`` gives a trend feature: last ``w`` days minus the ``w`` days before
         (with ``"trends"`` in ``statistics``).
@@ -178,7 +181,7 @@ class EventCountEmbedder(EventTransformer):
         (empty without ``"popularity"``).
     cart_fields_ : list of str
         Fields of ``cart_bought_share_<f>``.
-    windows_ : list of int or None
+    windows_, value_windows_ : list of int or None
         The windows used: those no longer than the fitted history when ``None`` is
         among them (a longer one would repeat it).
     quantile_transformer_ : QuantileTransformer or None
@@ -251,6 +254,7 @@ class EventCountEmbedder(EventTransformer):
     _parameter_constraints: dict = {
         "statistics": [StrOptions({"all"}), list, tuple],
         "windows": [list, tuple],
+        "value_windows": [list, tuple],
         "trend_windows": [list, tuple],
         "reference_time": [None, str, datetime.date, np.datetime64],
         "top_k": [Interval(Integral, 0, None, closed="left")],
@@ -267,6 +271,7 @@ class EventCountEmbedder(EventTransformer):
         *,
         statistics: str | Sequence[str] = DEFAULT_STATISTICS,
         windows: Sequence[int | None] = (7, 30, None),
+        value_windows: Sequence[int | None] = (30, None),
         trend_windows: Sequence[int] = (7, 30),
         reference_time: Any = None,
         top_k: int = 10,
@@ -279,6 +284,7 @@ class EventCountEmbedder(EventTransformer):
     ) -> None:
         self.statistics = statistics
         self.windows = windows
+        self.value_windows = value_windows
         self.trend_windows = trend_windows
         self.reference_time = reference_time
         self.top_k = top_k
@@ -330,11 +336,11 @@ class EventCountEmbedder(EventTransformer):
     def _fit(self, X: Any, *, keep: bool) -> tuple[EventView, np.ndarray | None]:
         self.statistics_ = check_statistics(self.statistics)
         windows = check_windows(self.windows, self.trend_windows)
+        value_windows = check_windows(self.value_windows, (), param="value_windows")
         view = self._validate_input(X, reset=True)
         self._fit_events(view)
-        # A window longer than the fitted history repeats "all" (None).
-        long = None in windows
-        self.windows_ = [w for w in windows if not (long and w is not None and w > self.max_days_)]
+        self.windows_ = self._prune(windows)
+        self.value_windows_ = self._prune(value_windows)
         self._names = self._layout(view)
         if not self._names:
             raise ValueError(
@@ -352,6 +358,13 @@ class EventCountEmbedder(EventTransformer):
                 n_quantiles=max(min(1000, n), 1), subsample=200_000, random_state=0
             ).fit(raw)
         return view, raw
+
+    def _prune(self, windows: list[int | None]) -> list[int | None]:
+        """The windows without those longer than the fitted history when ``None``
+        (the whole history) is among them: such a window would repeat it."""
+        if None not in windows:
+            return windows
+        return [w for w in windows if w is None or w <= self.max_days_]
 
     def _fit_events(self, view: EventView) -> None:
         times = view.times()
@@ -543,7 +556,8 @@ class EventCountEmbedder(EventTransformer):
             def name(v: Any, w: str, t: str = t, f: str = f) -> str:
                 return f"count_{t}_{f}={value_label(v)}_{w}"
 
-            yield from top_counts(ev, t, items[f], Vocabulary.from_labels(top), self.windows_, name)
+            top = Vocabulary.from_labels(top)
+            yield from top_counts(ev, t, items[f], top, self.value_windows_, name)
             if "popularity" in stats:
                 yield popularity(ev, t, f, items[f], self.popularity_[f])
             if "distinct" in stats:

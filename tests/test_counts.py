@@ -18,7 +18,8 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 REF = "2022-02-01"
 #: Every statistic group and the baseline's windows: a superset of the official baseline.
-FULL = {"statistics": "all", "windows": (1, 7, 30, None)}
+FULL_WINDOWS = {"windows": (1, 7, 30, None), "value_windows": (1, 7, 30, None)}
+FULL = {"statistics": "all", **FULL_WINDOWS}
 CODE = "[" + " ".join(["51"] * 16) + "]"
 
 
@@ -341,7 +342,7 @@ def test_statistics_select_groups(tiny):
     seen = set()
     for group, pattern in prefixes.items():
         emb = EventCountEmbedder(
-            statistics=[group], windows=(1, 7, 30, None), reference_time=REF, scale=None
+            statistics=[group], **FULL_WINDOWS, reference_time=REF, scale=None
         ).fit(tiny)
         assert emb.statistics_ == [group]
         f = features(emb, tiny)
@@ -398,3 +399,29 @@ def test_learns_the_signal_of_synthetic_data():
     rand = scores(random_embeddings(tasks.X))
     for task in ("churn", "conversion", "propensity_category", "propensity_price"):
         assert ours[task] > rand[task] + 0.05, (task, ours, rand)
+
+
+def test_value_windows_and_pruned_windows(tiny):
+    emb = EventCountEmbedder(statistics=["top_k"], value_windows=(7, None), top_k=2).fit(tiny)
+    names = emb.get_feature_names_out().tolist()
+    assert names and all(n.endswith(("_7d", "_all")) for n in names)
+    # a window longer than the fitted history (here 10,000 days) would repeat "all"
+    emb = EventCountEmbedder(statistics=["counts"], windows=(7, 10_000, None)).fit(tiny)
+    assert emb.windows_ == [7, None]
+    assert not any("10000d" in n for n in emb.get_feature_names_out())
+    # without None, a long window is the only whole-history count and is kept
+    emb = EventCountEmbedder(statistics=["counts"], windows=(7, 10_000)).fit(tiny)
+    assert emb.windows_ == [7, 10_000]
+    with pytest.raises(ValueError, match="value_windows must hold positive integers"):
+        EventCountEmbedder(value_windows=(0,)).fit(tiny)
+
+
+def test_one_event_type_gives_no_repeated_column(purchases):
+    typed = purchases.assign(event_type=purchases["timestamp"].map(lambda t: ["buy"] * len(t)))
+    one = EventCountEmbedder(statistics="all", purchase_type="buy").fit(typed)
+    names = one.get_feature_names_out().tolist()
+    # the statistics of the only type are those of "any": computed once, under "any"
+    assert not any("_buy" in n for n in names) and "count_any_all" in names
+    untyped = EventCountEmbedder(statistics="all").fit(purchases)
+    assert names == untyped.get_feature_names_out().tolist()
+    np.testing.assert_array_equal(one.transform(typed), untyped.transform(purchases))
