@@ -46,7 +46,7 @@ from sklearn.base import clone
 
 from sklearn_ubp import EventView, UniversalProfile
 from sklearn_ubp._arrow import US_PER_DAY, timestamp_to_us
-from sklearn_ubp.datasets import load_cdnow, load_tafeng, make_events
+from sklearn_ubp.datasets import load_cdnow, load_tafeng, make_events, purchase_probabilities
 from sklearn_ubp.evaluation import (
     evaluate,
     make_future_tasks,
@@ -70,6 +70,7 @@ def synthetic(n_users: int, seed: int) -> dict:
         "fields": {"amount": "price", "category": "category"},
         "rfm": {"amount": "price", "item": "sku"},
         "traits": data.traits,
+        "data": data,
         "recsys": True,
     }
 
@@ -123,6 +124,27 @@ def bgnbd(X: pd.DataFrame, cut: pd.Timestamp) -> np.ndarray:
         print(f"  BG/NBD: {bad.sum():,} non-finite expected purchases replaced by "
               "P(alive) x (purchase days / T) x horizon")  # fmt: skip
     return np.column_stack([np.log1p(expected), alive])
+
+
+TRUE_P = "oracle (true probabilities)"
+
+
+def true_probabilities(ds: dict, tasks) -> np.ndarray:
+    """Logits of the generator's true probabilities of a purchase in the horizon and of
+    a purchase of each target category, for the scored users: the bar of the lift."""
+    start = ds["cut"]
+    stop = start + pd.Timedelta(days=HORIZON_DAYS)
+    users = tasks.X.index
+    parts = [purchase_probabilities(ds["data"], start, stop, users=users)[:, None]]
+    if "categories" in tasks.tasks:
+        targets = tasks.tasks["categories"].targets
+        parts.append(
+            purchase_probabilities(
+                ds["data"], start, stop, by="category", targets=targets, users=users
+            )  # fmt: skip
+        )
+    p = np.clip(np.hstack(parts), 1e-6, 1 - 1e-6)
+    return (np.log(p) - np.log1p(-p)).astype(np.float32)
 
 
 def baseline_rows(ds: dict, X: pd.DataFrame, seed: int) -> dict[str, Callable]:
@@ -197,6 +219,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
     rows = {**baseline_rows(ds, X, args.seed), **learned_rows(X, X_fit, args.seed)}
     if "traits" in ds:
         rows["oracle (true traits)"] = lambda: oracle_embeddings(ds["traits"], X.index)
+        rows[TRUE_P] = lambda: true_probabilities(ds, tasks)
     for row, fn in rows.items():
         gc.collect()
         emb, seconds, peak = measure(fn)
@@ -251,6 +274,41 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+PROFILE = "UniversalProfile()"
+ANCHORS = ("RFM", "RFM + categories", "BG/NBD")
+
+
+def bars(results: list[dict]) -> list[str]:
+    """The quality bars of the default profile, checked on the measured table."""
+    by = {(r["dataset"], r["row"]): r for r in results}
+    out = []
+    for d in dict.fromkeys(r["dataset"] for r in results):
+        prof = by.get((d, PROFILE))
+        if prof is None:
+            continue
+        p_mean, p_std = prof["table"].loc["mean"]
+        for r in (r for r in results if r["dataset"] == d and r["row"].startswith("member:")):
+            m_mean = r["table"].loc["mean", "value"]
+            ok = p_mean >= m_mean - p_std
+            out.append(f"{d}: profile mean {p_mean:.4f} >= {r['row']} {m_mean:.4f} - one fold "
+                       f"std {p_std:.4f}: {'yes' if ok else 'NO'}")  # fmt: skip
+        anchors = [by[(d, a)] for a in ANCHORS if (d, a) in by]
+        if d != "synthetic" and anchors:
+            for task in prof["table"].index.drop("mean"):
+                best = max(anchors, key=lambda a: a["table"].loc[task, "value"])
+                v, b = prof["table"].loc[task, "value"], best["table"].loc[task, "value"]
+                out.append(f"{d} {task}: profile {v:.4f} vs best anchor {best['row']} {b:.4f}"
+                           f" ({v - b:+.4f}): {'above' if v > b else 'NOT above'}")  # fmt: skip
+        oracle, rand = by.get((d, TRUE_P)), by.get((d, "random (64)"))
+        if oracle and rand:
+            r0 = rand["table"].loc["mean", "value"]
+            share = (p_mean - r0) / (oracle["table"].loc["mean", "value"] - r0)
+            out.append(f"{d}: profile's lift over random = {share:.3f} of the true "
+                       f"probabilities' (bar 0.9): {'yes' if share >= 0.9 else 'NO'}")  # fmt: skip
+        out.append(f"{d}: profile fit + transform {prof['seconds']:.1f} s")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
@@ -281,6 +339,8 @@ def main() -> None:
         f"s and GiB: fit + transform)\n"
     )
     print(markdown(results))
+    print("\n# bars of the default profile\n")
+    print("\n".join(f"- {line}" for line in bars(results)))
     print(f"\ntotal wall time {time.perf_counter() - t0:.0f} s")
     if args.out:
         long = pd.concat(
