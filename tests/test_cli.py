@@ -97,7 +97,7 @@ def test_demo_with_the_profile_writes_three_plots(capsys, tmp_path):
 
 def test_demo_rejects_too_few_users(capsys):
     status, _, err = run(["demo", "--users", "10"], capsys)
-    assert status == 1
+    assert status == 2
     assert err.startswith("ubp: error: --users must be at least 1000")
 
 
@@ -133,7 +133,7 @@ def test_recsys2025_needs_relevant_clients(data, tmp_path, capsys):
     folder = tmp_path / "no_relevant"
     write_recsys2025(folder, data.tables, data.products)
     status, _, err = run(["recsys2025", folder, "--out", tmp_path / "s", *QUICK], capsys)
-    assert status == 1
+    assert status == 2
     assert "has no input/relevant_clients.npy" in err
 
 
@@ -187,7 +187,7 @@ def test_before_split_keeps_the_input_period(files, tmp_path, capsys):
     status, _, err = run(
         ["fit", files / "frame.parquet", "--out", model_file, "--before", "soon", *QUICK], capsys
     )
-    assert status == 1 and "--before 'soon'" in err
+    assert status == 2 and "--before 'soon'" in err
 
 
 @pytest.mark.skipif(not HAS_PROFILE, reason="UniversalProfile is not in this build yet")
@@ -294,7 +294,7 @@ def test_evaluate_future_task_errors_are_one_line(purchase_log, tmp_path, capsys
     argv = ["evaluate", tmp_path / "e.parquet", purchase_log, "--user-col", "customer",
             "--cut", "2023-04-01", "--amount", "price", "--quiet"]  # fmt: skip
     status, _, err = run(argv, capsys)
-    assert status == 1 and "amount='price' is not a column" in err
+    assert status == 2 and "amount='price' is not a column" in err
     assert len(err.strip().splitlines()) == 1
 
 
@@ -324,7 +324,7 @@ def test_user_errors_are_one_line(files, tmp_path, capsys, argv, message):
     np.save(tmp_path / "e.npy", np.zeros((3, 2)))
     argv = [a.format(tmp=tmp_path, files=files) for a in argv]
     status, out, err = run(argv, capsys)
-    assert status == 1
+    assert status == 2
     assert err.startswith("ubp: error: ")
     assert message.format(tmp=tmp_path, files=files) in err
     assert "Traceback" not in err
@@ -338,7 +338,7 @@ def test_cuda_unavailable_is_reported(files, tmp_path, capsys):
     status, _, err = run(
         ["fit", files / "recsys", "--out", tmp_path / "m.joblib", "--device", "cuda"], capsys
     )
-    assert status == 1 and "no CUDA device is available" in err
+    assert status == 2 and "no CUDA device is available" in err
 
 
 def test_embeddings_that_match_no_user(files, tmp_path, capsys):
@@ -346,7 +346,7 @@ def test_embeddings_that_match_no_user(files, tmp_path, capsys):
         tmp_path / "e.parquet"
     )
     status, _, err = run(["evaluate", tmp_path / "e.parquet", files / "recsys"], capsys)
-    assert status == 1 and "none of the users of EVENTS has an embedding" in err
+    assert status == 2 and "none of the users of EVENTS has an embedding" in err
 
 
 def test_debug_shows_the_traceback(tmp_path):
@@ -375,7 +375,7 @@ def test_module_entry_point_reports_user_errors(tmp_path):
         cwd=tmp_path,
         env=ENV,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr == "ubp: error: MODEL 'x.joblib' does not exist.\n"
 
 
@@ -428,3 +428,45 @@ def test_other_layouts_of_events(data, tmp_path, capsys, writer):
     out_file = tmp_path / "e.parquet"
     assert run(["embed", model_file, path, "--out", out_file, "--quiet"], capsys)[0] == 0
     assert pd.read_parquet(out_file).index.tolist() == expected
+
+
+# --------------------------------------------------------------------------- bugs
+
+
+@pytest.mark.parametrize("error", [TypeError, KeyError, ImportError, AttributeError])
+def test_programming_errors_keep_their_traceback(files, tmp_path, monkeypatch, error):
+    """A bug in a model or a command is not a user error: it propagates (a traceback)."""
+
+    def broken_fit(self, X, y=None):
+        raise error("a bug in fit")
+
+    monkeypatch.setattr(EventCountEmbedder, "fit", broken_fit)
+    with pytest.raises(error, match="a bug in fit"):
+        main(["fit", str(files / "frame.parquet"), "--out", str(tmp_path / "m.joblib"), *QUICK])
+
+
+def test_a_bug_in_a_command_prints_its_traceback(tmp_path):
+    script = (
+        "import sys\n"
+        "from sklearn_ubp._cli import _commands, main\n"
+        "def broken(args):\n"
+        "    raise TypeError('unsupported operand in a command')\n"
+        "_commands.fit_command = broken\n"
+        "sys.exit(main(['fit', 'x.parquet', '--out', 'm.joblib']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=ENV
+    )
+    assert result.returncode == 1  # Python's status for an uncaught exception, not 2
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "TypeError: unsupported operand in a command" in result.stderr
+    assert "ubp: error" not in result.stderr
+
+
+def test_an_unwritable_output_is_a_user_error(files, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    argv = ["fit", files / "frame.parquet", "--out", blocker / "sub" / "m.joblib", *QUICK]
+    status, _, err = run(argv, capsys)
+    assert status == 2 and err.startswith("ubp: error: --out")
+    assert len(err.strip().splitlines()) == 1
