@@ -4,7 +4,7 @@ filters pushed into the scan, and the buckets of users."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +344,51 @@ def _bucket_plan(log: _Log, n_buckets: int, users: Any) -> Iterator[tuple[Any, A
             yield field.isin(pa.array(ids[ids_bucket == b])), extra
 
 
-def _iter_buckets(log: _Log, n_buckets: int, users: Any, options: dict) -> Iterator[pd.DataFrame]:
-    for where, extra in _bucket_plan(log, n_buckets, users):
-        yield _select(_build(log, where, extra, options), options["columns"], log.source)
+def _iter_buckets(
+    log: _Log, n_buckets: int, users: Any, options: dict, skip: Collection[int]
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    for b, (where, extra) in enumerate(_bucket_plan(log, n_buckets, users)):
+        if b not in skip:  # a skipped bucket is not read
+            yield b, _select(_build(log, where, extra, options), options["columns"], log.source)
+
+
+def open_log(
+    source: str | os.PathLike[str],
+    *,
+    user: str,
+    time: str,
+    event_type: str,
+    columns: Sequence[str] | None,
+    time_unit: str | None,
+) -> tuple[_Log, dict[str, Any]]:
+    """The opened log and the options of :func:`_build` (a RecSys folder's time column)."""
+    log = _open(source, user)
+    options = {"time": time, "event_type": event_type, "columns": columns, "time_unit": time_unit}
+    if log.kind == "recsys":
+        options["time"] = "timestamp"
+    return log, options
+
+
+def check_buckets(buckets: Any) -> None:
+    if isinstance(buckets, bool) or not isinstance(buckets, int):
+        raise TypeError(f"buckets must be None or an int; got {buckets!r}.")
+    if buckets < 1:
+        raise ValueError(f"buckets must be at least 1; got {buckets}.")
+
+
+def bucket_frames(
+    source: str | os.PathLike[str],
+    n_buckets: int,
+    *,
+    users: Any = None,
+    skip: Collection[int] = (),
+    **options: Any,
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """``(bucket, event frame)`` for each bucket not in ``skip``, read one at a time.
+
+    The source is opened (and checked) now; each bucket is read when it is asked for.
+    ``options`` are those of :func:`sklearn_ubp.io.read_events`.
+    """
+    check_buckets(n_buckets)
+    log, built = open_log(source, **options)
+    return _iter_buckets(log, n_buckets, users, built, frozenset(skip))

@@ -26,12 +26,12 @@ from ._event_files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     _build,
-    _iter_buckets,
     _must_exist,
-    _open,
     _select,
+    bucket_frames,
     bucket_of,
     is_recsys_folder,
+    open_log,
     suffix_of,
 )
 
@@ -142,16 +142,12 @@ def read_events(
     >>> len(parts), sorted(u for part in parts for u in part.index)
     (2, [1, 2, 5])
     """
-    if buckets is not None and (isinstance(buckets, bool) or not isinstance(buckets, int)):
-        raise TypeError(f"buckets must be None or an int; got {buckets!r}.")
-    if buckets is not None and buckets < 1:
-        raise ValueError(f"buckets must be at least 1; got {buckets}.")
-    log = _open(source, user)
-    options = {"time": time, "event_type": event_type, "columns": columns, "time_unit": time_unit}
-    if log.kind == "recsys":
-        options["time"] = "timestamp"
+    options = {"user": user, "time": time, "event_type": event_type, "columns": columns}
+    options["time_unit"] = time_unit
     if buckets is not None:
-        return _iter_buckets(log, buckets, users, options)
+        parts = bucket_frames(source, buckets, users=users, **options)
+        return (frame for _, frame in parts)
+    log, built = open_log(source, **options)
     if users is None:
         where, extra = None, log.relevant
     else:
@@ -160,7 +156,7 @@ def read_events(
 
         extra = np.unique(np.asarray(users))
         where = pc.field(log.user).isin(pa.array(extra))
-    return _select(_build(log, where, extra, options), columns, log.source)
+    return _select(_build(log, where, extra, built), columns, log.source)
 
 
 # --------------------------------------------------------------------------- embeddings

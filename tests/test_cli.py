@@ -470,3 +470,98 @@ def test_an_unwritable_output_is_a_user_error(files, tmp_path, capsys):
     status, _, err = run(argv, capsys)
     assert status == 2 and err.startswith("ubp: error: --out")
     assert len(err.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+@pytest.fixture
+def counts_model(files, tmp_path, capsys):
+    model_file = tmp_path / "model.joblib"
+    assert run(["fit", files / "frame.parquet", "--out", model_file, *QUICK], capsys)[0] == 0
+    return model_file
+
+
+@pytest.mark.parametrize("source", ["frame.parquet", "long.parquet", "recsys"])
+def test_streaming_embed_equals_the_in_memory_transform(files, tmp_path, capsys, source):
+    reading = ["--user-col", "user", "--time-col", "time"] if source == "long.parquet" else []
+    counts_model = tmp_path / "model.joblib"
+    argv = ["fit", files / source, "--out", counts_model, *reading, *QUICK]
+    assert run(argv, capsys)[0] == 0
+    whole = tmp_path / "whole.parquet"
+    argv = ["embed", counts_model, files / source, *reading]
+    assert run([*argv, "--out", whole, "--quiet"], capsys)[0] == 0
+    folder = tmp_path / "parts"
+    status, out, err = run([*argv, "--out", folder, "--buckets", 5], capsys)
+    assert status == 0 and f"wrote {folder}" in out
+    assert err.count("bucket ") == 5 and "bucket 5/5" in err  # progress on stderr
+    assert sorted(p.name for p in folder.glob("part-*.parquet")) == [
+        f"part-{b:05d}.parquet" for b in range(5)
+    ]
+    expected = pd.read_parquet(whole).sort_index()
+    streamed = pd.read_parquet(folder).sort_index()
+    pd.testing.assert_frame_equal(streamed, expected)
+    model = joblib.load(counts_model)
+    frame = load_recsys2025(files / "recsys").events if source == "recsys" else None
+    if frame is not None:
+        np.testing.assert_allclose(
+            streamed.to_numpy(), model.transform(frame.loc[streamed.index]), rtol=1e-6
+        )
+    # ubp evaluate reads the folder too.
+    assert len(read_embeddings(folder)) == len(expected)
+
+
+def test_an_interrupted_streaming_embed_resumes_to_the_same_output(
+    files, counts_model, tmp_path, capsys, monkeypatch
+):
+    argv = ["embed", counts_model, files / "frame.parquet", "--buckets", 6, "--quiet"]
+    reference = tmp_path / "reference"
+    assert run([*argv, "--out", reference], capsys)[0] == 0
+    calls, killed = [], []
+    original = EventCountEmbedder.transform
+
+    def dies_on_the_third_bucket(self, X):
+        calls.append(len(X))
+        if len(calls) == 3 and not killed:
+            killed.append(True)
+            raise RuntimeError("killed")
+        return original(self, X)
+
+    monkeypatch.setattr(EventCountEmbedder, "transform", dies_on_the_third_bucket)
+    folder = tmp_path / "parts"
+    with pytest.raises(RuntimeError, match="killed"):
+        main([str(a) for a in [*argv, "--out", folder]])
+    assert len(list(folder.glob("part-*.parquet"))) == 2  # the finished buckets survive
+    assert not list(folder.glob(".*.tmp"))
+    calls.clear()
+    status, _, err = run([*argv[:-1], "--out", folder], capsys)
+    assert status == 0 and "2 of 6 buckets already written; resuming" in err
+    assert len(calls) == 4  # only the buckets left were read and embedded
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(folder).sort_index(), pd.read_parquet(reference).sort_index()
+    )
+    # A lost part is made again, alone.
+    lost = sorted(folder.glob("part-*.parquet"))[4]
+    lost.unlink()
+    calls.clear()
+    assert run([*argv, "--out", folder], capsys)[0] == 0
+    assert len(calls) == 1 and lost.is_file()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(folder).sort_index(), pd.read_parquet(reference).sort_index()
+    )
+
+
+def test_streaming_embed_refuses_another_run_s_folder(files, counts_model, tmp_path, capsys):
+    folder = tmp_path / "parts"
+    argv = ["embed", counts_model, files / "frame.parquet", "--out", folder, "--quiet"]
+    assert run([*argv, "--buckets", 3], capsys)[0] == 0
+    status, _, err = run([*argv, "--buckets", 4], capsys)
+    assert status == 2 and "holds the parts of another run (different buckets)" in err
+    for extra, message in [
+        (["--buckets", 3, "--max-users", 5], "--max-users and --buckets: choose one"),
+        (["--buckets", 3, "--before", "split"], "--before split finds the challenge's cut"),
+    ]:
+        status, _, err = run([*argv, *extra], capsys)
+        assert status == 2 and message in err
+    status, _, err = run([*argv[:-3], "--out", tmp_path / "e.npy", "--buckets", 2], capsys)
+    assert status == 2 and "with --buckets the output is a folder" in err

@@ -9,6 +9,17 @@ from typing import Any
 from ._common import UserError, existing
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (read in blocks)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load_model(path: str) -> Any:
     """The transformer saved at ``path`` by ``ubp fit``; bad files are user errors."""
     import joblib

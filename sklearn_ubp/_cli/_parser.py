@@ -167,6 +167,13 @@ def _add_fit_embed(sub: argparse._SubParsersAction, parents: dict) -> None:
     embed.add_argument(
         "--max-users", type=_positive_int, help="embed at most this many users (quick runs)"
     )
+    embed.add_argument(
+        "--buckets",
+        type=_positive_int,
+        metavar="N",
+        help="read and embed EVENTS in N buckets of users (memory: about one bucket) into "
+        "the folder --out, one parquet part per bucket; a rerun resumes",
+    )
     embed.set_defaults(func=_commands.embed_command)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import io
-from .._event_files import _open, _user_ids
+from .._event_files import _open, _user_ids, bucket_frames
 from ._common import Timer, UserError, existing, log, user_input
 
 
@@ -75,20 +75,24 @@ def read_events(
     return Events(_sample_users(frame, max_users, args.seed), "table")
 
 
-def iter_buckets(path: str, args: argparse.Namespace, *, clients: str = "all") -> Iterator[Any]:
-    """EVENTS bucket by bucket (``--buckets``): event frames of disjoint sets of users."""
+def iter_buckets(
+    path: str, args: argparse.Namespace, *, clients: str = "all", skip: Collection[int] = ()
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """EVENTS bucket by bucket (``--buckets``): ``(bucket, event frame)`` of disjoint sets
+    of users, after ``--before``; the buckets in ``skip`` are not read."""
     p = existing(str(path), "EVENTS")
-    options = _options(args)
+    options: dict[str, Any] = {**_options(args), "columns": None}
+    users = None
     if io.is_recsys_folder(p):
-        options = {"users": _recsys_users(p, clients, None)[0]}
+        users = _recsys_users(p, clients, None)[0]
     with user_input():
-        parts = io.read_events(p, buckets=args.buckets, **options)
+        parts = bucket_frames(p, args.buckets, users=users, skip=skip, **options)
     while True:
         with user_input():
-            frame = next(parts, None)
-        if frame is None:
+            item = next(parts, None)
+        if item is None:
             return
-        yield cut(frame, getattr(args, "before", None), str(path))
+        yield item[0], cut(item[1], getattr(args, "before", None), str(path))
 
 
 def cut(frame: pd.DataFrame, before: str | None, source: str) -> pd.DataFrame:
