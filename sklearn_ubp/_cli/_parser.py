@@ -93,28 +93,50 @@ def _chunk_options() -> argparse.ArgumentParser:
     return chunking
 
 
-def _subcommand(
-    sub: argparse._SubParsersAction,
-    name: str,
-    parents: list[argparse.ArgumentParser],
-    summary: str,
-    description: str,
-) -> argparse.ArgumentParser:
-    """A subcommand: ``summary`` in ``ubp --help``, ``description`` in its own help."""
-    return sub.add_parser(name, parents=parents, help=summary, description=description)
-
-
-def _add_demo(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    demo = _subcommand(
-        sub,
-        "demo",
-        [common],
+#: Each subcommand: its option groups, its line in ``ubp --help`` and its description.
+_COMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "demo": (
+        ("common",),
         "synthetic data, profiles and a score table",
         "Generate a synthetic RecSys-2025-style log, build the challenge's "
         "tasks, and print the downstream scores of random vectors, the official "
         "baseline's counts, EventCountEmbedder, the profile (and each of its members) "
         "and the oracle.",
-    )
+    ),
+    "fit": (
+        ("common", "reading", "model"),
+        "fit a model on EVENTS and save it (joblib)",
+        "Fit a model on the users of EVENTS (all, or --max-users of them) and save it with joblib.",
+    ),
+    "embed": (
+        ("common", "reading", "chunking"),
+        "embed the users of EVENTS with a saved model",
+        "Embed every user of EVENTS with a model saved by 'ubp fit'. A "
+        ".parquet output keeps the user ids as its index (column client_id, or the "
+        "name of the input's user column); a .npy output writes a float32 matrix and "
+        "the ids, in the same order, to NAME.ids.npy.",
+    ),
+    "recsys2025": (
+        ("common", "model", "chunking"),
+        "fit on a RecSys 2025 folder and write a checked submission",
+        "Load a RecSys Challenge 2025 folder, fit the model on all clients' "
+        "events (or on the first --max-users clients), embed the relevant clients and "
+        "write client_ids.npy and embeddings.npy (float16), checked by "
+        "validate_submission.",
+    ),
+    "evaluate": (
+        ("common", "reading"),
+        "score EMBEDDINGS on the challenge's tasks built from EVENTS",
+        "Build the challenge's time split and six tasks from EVENTS (its "
+        "relevant clients for a RecSys 2025 folder) and score EMBEDDINGS on them. The "
+        "embeddings must come from the events before the printed cut (see 'ubp embed "
+        "--before split').",
+    ),
+}
+
+
+def _add_demo(parsers: dict[str, argparse.ArgumentParser]) -> None:
+    demo = parsers["demo"]
     demo.add_argument("--users", type=int, default=50_000, help="number of synthetic users")
     demo.add_argument(
         "--model",
@@ -134,60 +156,39 @@ def _add_demo(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     demo.set_defaults(func=_demo.demo)
 
 
-def _add_fit_embed(sub: argparse._SubParsersAction, parents: dict) -> None:
-    fit = _subcommand(
-        sub,
-        "fit",
-        [parents["common"], parents["reading"], parents["model"]],
-        "fit a model on EVENTS and save it (joblib)",
-        "Fit a model on the users of EVENTS (all, or --max-users of them) and save it with joblib.",
-    )
+#: The options of ``ubp embed`` besides the shared ones.
+_EMBED_OPTIONS: dict[str, dict] = {
+    "--relevant": {
+        "action": "store_true",
+        "help": "for a RecSys 2025 folder: only the relevant clients",
+    },
+    "--max-users": {"type": _positive_int, "help": "embed at most this many users (quick runs)"},
+    "--buckets": {
+        "type": _positive_int,
+        "metavar": "N",
+        "help": "read and embed EVENTS in N buckets of users (memory: about one bucket) into "
+        "the folder --out, one parquet part per bucket; a rerun resumes",
+    },
+}
+
+
+def _add_fit_embed(parsers: dict[str, argparse.ArgumentParser]) -> None:
+    fit = parsers["fit"]
     fit.add_argument("events", metavar="EVENTS", help="event log to fit on")
     fit.add_argument("--out", required=True, help="where to save the model (.joblib)")
     fit.set_defaults(func=_commands.fit_command)
 
-    embed = _subcommand(
-        sub,
-        "embed",
-        [parents["common"], parents["reading"], parents["chunking"]],
-        "embed the users of EVENTS with a saved model",
-        "Embed every user of EVENTS with a model saved by 'ubp fit'. A "
-        ".parquet output keeps the user ids as its index (column client_id, or the "
-        "name of the input's user column); a .npy output writes a float32 matrix and "
-        "the ids, in the same order, to NAME.ids.npy.",
-    )
+    embed = parsers["embed"]
     embed.add_argument("model", metavar="MODEL", help="a model file written by 'ubp fit'")
     embed.add_argument("events", metavar="EVENTS", help="event log to embed")
     embed.add_argument("--out", required=True, help="embeddings.parquet, .npy or .csv")
-    embed.add_argument(
-        "--relevant",
-        action="store_true",
-        help="for a RecSys 2025 folder: only the relevant clients",
-    )
-    embed.add_argument(
-        "--max-users", type=_positive_int, help="embed at most this many users (quick runs)"
-    )
-    embed.add_argument(
-        "--buckets",
-        type=_positive_int,
-        metavar="N",
-        help="read and embed EVENTS in N buckets of users (memory: about one bucket) into "
-        "the folder --out, one parquet part per bucket; a rerun resumes",
-    )
+    for flag, options in _EMBED_OPTIONS.items():
+        embed.add_argument(flag, **options)
     embed.set_defaults(func=_commands.embed_command)
 
 
-def _add_recsys(sub: argparse._SubParsersAction, parents: dict) -> None:
-    recsys = _subcommand(
-        sub,
-        "recsys2025",
-        [parents["common"], parents["model"], parents["chunking"]],
-        "fit on a RecSys 2025 folder and write a checked submission",
-        "Load a RecSys Challenge 2025 folder, fit the model on all clients' "
-        "events (or on the first --max-users clients), embed the relevant clients and "
-        "write client_ids.npy and embeddings.npy (float16), checked by "
-        "validate_submission.",
-    )
+def _add_recsys(parsers: dict[str, argparse.ArgumentParser]) -> None:
+    recsys = parsers["recsys2025"]
     recsys.add_argument("data_dir", metavar="DATA_DIR", help="the challenge's data folder")
     recsys.add_argument("--out", required=True, help="submission folder to write")
     recsys.set_defaults(func=_commands.recsys_command, before=None)
@@ -220,17 +221,8 @@ def _add_task_options(evaluate: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_evaluate(sub: argparse._SubParsersAction, parents: dict) -> None:
-    evaluate = _subcommand(
-        sub,
-        "evaluate",
-        [parents["common"], parents["reading"]],
-        "score EMBEDDINGS on the challenge's tasks built from EVENTS",
-        "Build the challenge's time split and six tasks from EVENTS (its "
-        "relevant clients for a RecSys 2025 folder) and score EMBEDDINGS on them. The "
-        "embeddings must come from the events before the printed cut (see 'ubp embed "
-        "--before split').",
-    )
+def _add_evaluate(parsers: dict[str, argparse.ArgumentParser]) -> None:
+    evaluate = parsers["evaluate"]
     evaluate.add_argument(
         "embeddings",
         metavar="EMBEDDINGS",
@@ -261,7 +253,7 @@ def _add_evaluate(sub: argparse._SubParsersAction, parents: dict) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``ubp`` argument parser (its subcommands are documented in ``ubp --help``)."""
-    parents = {
+    groups = {
         "common": _common_options(),
         "reading": _reading_options(),
         "model": _model_options(),
@@ -275,10 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
         "with user-id and timestamp columns).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_demo(sub, parents["common"])
-    _add_fit_embed(sub, parents)
-    _add_recsys(sub, parents)
-    _add_evaluate(sub, parents)
+    parsers = {
+        name: sub.add_parser(
+            name, parents=[groups[g] for g in names], help=summary, description=description
+        )
+        for name, (names, summary, description) in _COMMANDS.items()
+    }
+    _add_demo(parsers)
+    _add_fit_embed(parsers)
+    _add_recsys(parsers)
+    _add_evaluate(parsers)
     return parser
 
 
