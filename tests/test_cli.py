@@ -565,3 +565,53 @@ def test_streaming_embed_refuses_another_run_s_folder(files, counts_model, tmp_p
         assert status == 2 and message in err
     status, _, err = run([*argv[:-3], "--out", tmp_path / "e.npy", "--buckets", 2], capsys)
     assert status == 2 and "with --buckets the output is a folder" in err
+
+
+# --------------------------------------------------------------------------- model files
+
+
+def test_fit_writes_a_checksum_that_embed_verifies(files, data, counts_model, tmp_path, capsys):
+    import hashlib
+
+    sums = counts_model.with_name(counts_model.name + ".sha256")
+    digest = hashlib.sha256(counts_model.read_bytes()).hexdigest()
+    assert sums.read_text() == f"{digest}  {counts_model.name}\n"
+    argv = ["embed", counts_model, files / "frame.parquet", "--out", tmp_path / "e.npy"]
+    status, _, err = run([*argv, "--quiet"], capsys)
+    assert status == 0 and err == ""
+    # One byte changed: refused, in one line, before unpickling anything.
+    raw = bytearray(counts_model.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    counts_model.write_bytes(bytes(raw))
+    status, _, err = run(argv, capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert f"MODEL '{counts_model}' does not match its checksum '{sums}'" in err
+    # A model saved by hand (no checksum) loads, with a status line that says so.
+    joblib.dump(EventCountEmbedder().fit(data.events), counts_model)
+    sums.unlink()
+    status, _, err = run(argv, capsys)
+    assert status == 0 and "no checksum file 'model.joblib.sha256' beside it" in err
+
+
+@pytest.mark.parametrize("gone", ["module", "class"])
+def test_a_model_whose_class_is_gone_is_one_line(tmp_path, capsys, monkeypatch, gone):
+    """A model saved by another version (a renamed class or module) is a user error."""
+    module = tmp_path / "ubp_gone_plugin.py"
+    module.write_text("class OldEmbedder:\n    def transform(self, X):\n        return X\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import ubp_gone_plugin
+
+    model_file = tmp_path / "old.joblib"
+    joblib.dump(ubp_gone_plugin.OldEmbedder(), model_file)
+    monkeypatch.delitem(sys.modules, "ubp_gone_plugin")
+    if gone == "module":
+        module.unlink()
+    else:
+        module.write_text("class NewEmbedder:\n    pass\n")
+    (tmp_path / "log.parquet").write_bytes(b"")
+    argv = ["embed", model_file, tmp_path / "log.parquet", "--out", tmp_path / "e.npy"]
+    status, _, err = run(argv, capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"MODEL '{model_file}' refers to a class or module that this installation" in err
+    assert ("ubp_gone_plugin" if gone == "module" else "OldEmbedder") in err
+    assert "fit it again with 'ubp fit'" in err

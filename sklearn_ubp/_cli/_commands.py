@@ -25,8 +25,11 @@ def fit_command(args: argparse.Namespace) -> int:
     model = make_model(args)
     events = events_with_cut(args.events, args, max_users=args.max_users)
     fit(model, events.frame, args)
-    save_model(model, out)
-    print(f"wrote {out} ({type(model).__name__}, fitted on {len(events.frame):,} users)")
+    files = save_model(model, out)
+    print(
+        f"wrote {out} ({type(model).__name__}, fitted on {len(events.frame):,} users) and "
+        f"its checksum {files[1].name}"
+    )
     return 0
 
 
@@ -37,7 +40,7 @@ def embed_command(args: argparse.Namespace) -> int:
 
         return embed_buckets(args)
     out = output(args.out, EMBEDDING_SUFFIXES, "--out")
-    model = load_model(args.model)
+    model = load_model(args.model, args)
     set_matching(model, "device", args.device)
     clients = "relevant" if args.relevant else "all"
     events = events_with_cut(args.events, args, max_users=args.max_users, clients=clients)

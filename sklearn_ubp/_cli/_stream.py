@@ -96,7 +96,7 @@ def _write_atomically(path: Path, write: Any) -> None:
 def embed_buckets(args: argparse.Namespace) -> int:
     """``ubp embed --buckets N``: see the module docstring."""
     out = _check_args(args)
-    model = load_model(args.model)
+    model = load_model(args.model, args)
     set_matching(model, "device", args.device)
     done = _start(out, _manifest(args))
     n = args.buckets
