@@ -392,3 +392,19 @@ def bucket_frames(
     check_buckets(n_buckets)
     log, built = open_log(source, **options)
     return _iter_buckets(log, n_buckets, users, built, frozenset(skip))
+
+
+def whole_frame(
+    source: str | os.PathLike[str], *, users: Any = None, **options: Any
+) -> pd.DataFrame:
+    """The one event frame of :func:`sklearn_ubp.io.read_events` without ``buckets``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    log, built = open_log(source, **options)
+    if users is None:
+        where, extra = None, log.relevant
+    else:
+        extra = np.unique(np.asarray(users))
+        where = pc.field(log.user).isin(pa.array(extra))
+    return _select(_build(log, where, extra, built), built["columns"], log.source)

@@ -25,14 +25,12 @@ import pandas as pd
 from ._event_files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
-    _build,
     _must_exist,
-    _select,
     bucket_frames,
     bucket_of,
     is_recsys_folder,
-    open_log,
     suffix_of,
+    whole_frame,
 )
 
 __all__ = [
@@ -147,16 +145,7 @@ def read_events(
     if buckets is not None:
         parts = bucket_frames(source, buckets, users=users, **options)
         return (frame for _, frame in parts)
-    log, built = open_log(source, **options)
-    if users is None:
-        where, extra = None, log.relevant
-    else:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        extra = np.unique(np.asarray(users))
-        where = pc.field(log.user).isin(pa.array(extra))
-    return _select(_build(log, where, extra, built), columns, log.source)
+    return whole_frame(source, users=users, **options)
 
 
 # --------------------------------------------------------------------------- embeddings

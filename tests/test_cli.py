@@ -129,6 +129,21 @@ def test_recsys2025_max_users_still_embeds_every_relevant_client(files, data, tm
     validate_submission(out_dir, data.relevant_clients)
 
 
+@pytest.mark.parametrize("max_users", [None, 200])
+def test_recsys2025_by_buckets_writes_the_same_submission(files, data, tmp_path, capsys, max_users):
+    sample = [] if max_users is None else ["--max-users", max_users]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert run(["recsys2025", files / "recsys", "--out", whole, *sample, *QUICK], capsys)[0] == 0
+    argv = ["recsys2025", files / "recsys", "--out", parts, "--buckets", 4, *sample]
+    argv += ["--model", "counts"]  # not --quiet: the progress lines
+    status, out, err = run(argv, capsys)
+    assert status == 0 and "validate_submission: OK" in out
+    assert "bucket 4/4" in err
+    validate_submission(parts, data.relevant_clients)
+    for name in ("client_ids.npy", "embeddings.npy"):
+        np.testing.assert_array_equal(np.load(parts / name), np.load(whole / name))
+
+
 def test_recsys2025_needs_relevant_clients(data, tmp_path, capsys):
     folder = tmp_path / "no_relevant"
     write_recsys2025(folder, data.tables, data.products)

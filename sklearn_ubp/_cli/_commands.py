@@ -69,33 +69,63 @@ def _recsys_folder(data_dir: str) -> Path:
     return path
 
 
+def _relevant_clients(path: Path) -> Any:
+    import numpy as np
+
+    with user_input(f"DATA_DIR {str(path)!r}: "):
+        return np.load(path / "input" / "relevant_clients.npy").astype(np.int64)
+
+
+def _embed_relevant_by_buckets(model: Any, args: argparse.Namespace, relevant: Any) -> Any:
+    """The relevant clients' embeddings, row i = client i, read ``--buckets`` at a time."""
+    import numpy as np
+
+    from ._reading import iter_buckets
+
+    rows = pd.Index(relevant)
+    values = None
+    for b, frame in iter_buckets(args.data_dir, args, clients="relevant"):
+        if len(frame) == 0:
+            continue
+        emb = embed_frame(model, frame, args, chunk_size=args.chunk_size, quiet=True)
+        if values is None:
+            values = np.zeros((len(rows), emb.shape[1]), dtype=np.float32)
+        values[rows.get_indexer(emb.index)] = emb.to_numpy()
+        log(args, f"bucket {b + 1}/{args.buckets}: {len(emb):,} relevant clients embedded")
+    if values is None:
+        raise UserError(f"DATA_DIR {args.data_dir!r}: no relevant client to embed.")
+    return values
+
+
 def recsys_command(args: argparse.Namespace) -> int:
     from ..evaluation import validate_submission, write_submission
 
     check_device(args.device)
-    _recsys_folder(args.data_dir)
+    relevant = _relevant_clients(_recsys_folder(args.data_dir))
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {args.out!r} exists and is not a directory.")
     model = make_model(args)
-    if args.max_users is None:  # one read: fit on everyone, embed the relevant clients
-        events = events_with_cut(args.data_dir, args)
-        fit_frame = events.frame
-        relevant = events.relevant_clients
-        to_embed = fit_frame.loc[relevant]
-    else:  # fit on the first --max-users clients, then read the relevant ones alone
-        events = events_with_cut(args.data_dir, args, max_users=args.max_users)
-        fit_frame = events.frame
-        relevant_events = events_with_cut(args.data_dir, args, clients="relevant")
-        relevant = relevant_events.relevant_clients
-        to_embed = relevant_events.frame.loc[relevant]
+    # Fit on everyone (or the first --max-users clients); embed the relevant clients from
+    # the same read, or read alone (after --max-users), or bucket by bucket (--buckets).
+    fit_frame = events_with_cut(args.data_dir, args, max_users=args.max_users).frame
+    to_embed = None
+    if not args.buckets:
+        relevant_frame = fit_frame
+        if args.max_users is not None:
+            relevant_frame = events_with_cut(args.data_dir, args, clients="relevant").frame
+        to_embed = relevant_frame.loc[relevant]
     fit(model, fit_frame, args)
-    embeddings = embed_frame(model, to_embed, args, chunk_size=args.chunk_size)
-    write_submission(out, relevant, embeddings.to_numpy())
+    del fit_frame
+    if to_embed is None:
+        values = _embed_relevant_by_buckets(model, args, relevant)
+    else:
+        values = embed_frame(model, to_embed, args, chunk_size=args.chunk_size).to_numpy()
+    write_submission(out, relevant, values)
     validate_submission(out, relevant)
     print(
         f"wrote {out / 'client_ids.npy'} and {out / 'embeddings.npy'} "
-        f"({len(relevant):,} relevant clients x {embeddings.shape[1]} dimensions, float16); "
+        f"({len(relevant):,} relevant clients x {values.shape[1]} dimensions, float16); "
         "validate_submission: OK"
     )
     return 0

@@ -191,6 +191,13 @@ def _add_recsys(parsers: dict[str, argparse.ArgumentParser]) -> None:
     recsys = parsers["recsys2025"]
     recsys.add_argument("data_dir", metavar="DATA_DIR", help="the challenge's data folder")
     recsys.add_argument("--out", required=True, help="submission folder to write")
+    recsys.add_argument(
+        "--buckets",
+        type=_positive_int,
+        metavar="N",
+        help="embed the relevant clients in N buckets of users, read one at a time (the "
+        "memory of about one bucket besides the fit's)",
+    )
     recsys.set_defaults(func=_commands.recsys_command, before=None)
 
 

@@ -27,11 +27,12 @@ class Events:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The reading options of the command (``recsys2025`` has none: the defaults)."""
     return {
-        "user": args.user_col,
-        "time": args.time_col,
-        "event_type": args.event_type_col,
-        "time_unit": args.time_unit,
+        "user": getattr(args, "user_col", "client_id"),
+        "time": getattr(args, "time_col", "timestamp"),
+        "event_type": getattr(args, "event_type_col", "event_type"),
+        "time_unit": getattr(args, "time_unit", None),
     }
 
 
