@@ -97,7 +97,7 @@ def test_demo_with_the_profile_writes_three_plots(capsys, tmp_path):
 
 def test_demo_rejects_too_few_users(capsys):
     status, _, err = run(["demo", "--users", "10"], capsys)
-    assert status == 1
+    assert status == 2
     assert err.startswith("ubp: error: --users must be at least 1000")
 
 
@@ -129,11 +129,26 @@ def test_recsys2025_max_users_still_embeds_every_relevant_client(files, data, tm
     validate_submission(out_dir, data.relevant_clients)
 
 
+@pytest.mark.parametrize("max_users", [None, 200])
+def test_recsys2025_by_buckets_writes_the_same_submission(files, data, tmp_path, capsys, max_users):
+    sample = [] if max_users is None else ["--max-users", max_users]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert run(["recsys2025", files / "recsys", "--out", whole, *sample, *QUICK], capsys)[0] == 0
+    argv = ["recsys2025", files / "recsys", "--out", parts, "--buckets", 4, *sample]
+    argv += ["--model", "counts"]  # not --quiet: the progress lines
+    status, out, err = run(argv, capsys)
+    assert status == 0 and "validate_submission: OK" in out
+    assert "bucket 4/4" in err
+    validate_submission(parts, data.relevant_clients)
+    for name in ("client_ids.npy", "embeddings.npy"):
+        np.testing.assert_array_equal(np.load(parts / name), np.load(whole / name))
+
+
 def test_recsys2025_needs_relevant_clients(data, tmp_path, capsys):
     folder = tmp_path / "no_relevant"
     write_recsys2025(folder, data.tables, data.products)
     status, _, err = run(["recsys2025", folder, "--out", tmp_path / "s", *QUICK], capsys)
-    assert status == 1
+    assert status == 2
     assert "has no input/relevant_clients.npy" in err
 
 
@@ -187,7 +202,7 @@ def test_before_split_keeps_the_input_period(files, tmp_path, capsys):
     status, _, err = run(
         ["fit", files / "frame.parquet", "--out", model_file, "--before", "soon", *QUICK], capsys
     )
-    assert status == 1 and "--before 'soon'" in err
+    assert status == 2 and "--before 'soon'" in err
 
 
 @pytest.mark.skipif(not HAS_PROFILE, reason="UniversalProfile is not in this build yet")
@@ -294,7 +309,7 @@ def test_evaluate_future_task_errors_are_one_line(purchase_log, tmp_path, capsys
     argv = ["evaluate", tmp_path / "e.parquet", purchase_log, "--user-col", "customer",
             "--cut", "2023-04-01", "--amount", "price", "--quiet"]  # fmt: skip
     status, _, err = run(argv, capsys)
-    assert status == 1 and "amount='price' is not a column" in err
+    assert status == 2 and "amount='price' is not a column" in err
     assert len(err.strip().splitlines()) == 1
 
 
@@ -324,7 +339,7 @@ def test_user_errors_are_one_line(files, tmp_path, capsys, argv, message):
     np.save(tmp_path / "e.npy", np.zeros((3, 2)))
     argv = [a.format(tmp=tmp_path, files=files) for a in argv]
     status, out, err = run(argv, capsys)
-    assert status == 1
+    assert status == 2
     assert err.startswith("ubp: error: ")
     assert message.format(tmp=tmp_path, files=files) in err
     assert "Traceback" not in err
@@ -338,7 +353,7 @@ def test_cuda_unavailable_is_reported(files, tmp_path, capsys):
     status, _, err = run(
         ["fit", files / "recsys", "--out", tmp_path / "m.joblib", "--device", "cuda"], capsys
     )
-    assert status == 1 and "no CUDA device is available" in err
+    assert status == 2 and "no CUDA device is available" in err
 
 
 def test_embeddings_that_match_no_user(files, tmp_path, capsys):
@@ -346,7 +361,7 @@ def test_embeddings_that_match_no_user(files, tmp_path, capsys):
         tmp_path / "e.parquet"
     )
     status, _, err = run(["evaluate", tmp_path / "e.parquet", files / "recsys"], capsys)
-    assert status == 1 and "none of the users of EVENTS has an embedding" in err
+    assert status == 2 and "none of the users of EVENTS has an embedding" in err
 
 
 def test_debug_shows_the_traceback(tmp_path):
@@ -375,7 +390,7 @@ def test_module_entry_point_reports_user_errors(tmp_path):
         cwd=tmp_path,
         env=ENV,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr == "ubp: error: MODEL 'x.joblib' does not exist.\n"
 
 
@@ -428,3 +443,190 @@ def test_other_layouts_of_events(data, tmp_path, capsys, writer):
     out_file = tmp_path / "e.parquet"
     assert run(["embed", model_file, path, "--out", out_file, "--quiet"], capsys)[0] == 0
     assert pd.read_parquet(out_file).index.tolist() == expected
+
+
+# --------------------------------------------------------------------------- bugs
+
+
+@pytest.mark.parametrize("error", [TypeError, KeyError, ImportError, AttributeError])
+def test_programming_errors_keep_their_traceback(files, tmp_path, monkeypatch, error):
+    """A bug in a model or a command is not a user error: it propagates (a traceback)."""
+
+    def broken_fit(self, X, y=None):
+        raise error("a bug in fit")
+
+    monkeypatch.setattr(EventCountEmbedder, "fit", broken_fit)
+    with pytest.raises(error, match="a bug in fit"):
+        main(["fit", str(files / "frame.parquet"), "--out", str(tmp_path / "m.joblib"), *QUICK])
+
+
+def test_a_bug_in_a_command_prints_its_traceback(tmp_path):
+    script = (
+        "import sys\n"
+        "from sklearn_ubp._cli import _commands, main\n"
+        "def broken(args):\n"
+        "    raise TypeError('unsupported operand in a command')\n"
+        "_commands.fit_command = broken\n"
+        "sys.exit(main(['fit', 'x.parquet', '--out', 'm.joblib']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=ENV
+    )
+    assert result.returncode == 1  # Python's status for an uncaught exception, not 2
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "TypeError: unsupported operand in a command" in result.stderr
+    assert "ubp: error" not in result.stderr
+
+
+def test_an_unwritable_output_is_a_user_error(files, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    argv = ["fit", files / "frame.parquet", "--out", blocker / "sub" / "m.joblib", *QUICK]
+    status, _, err = run(argv, capsys)
+    assert status == 2 and err.startswith("ubp: error: --out")
+    assert len(err.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+@pytest.fixture
+def counts_model(files, tmp_path, capsys):
+    model_file = tmp_path / "model.joblib"
+    assert run(["fit", files / "frame.parquet", "--out", model_file, *QUICK], capsys)[0] == 0
+    return model_file
+
+
+@pytest.mark.parametrize("source", ["frame.parquet", "long.parquet", "recsys"])
+def test_streaming_embed_equals_the_in_memory_transform(files, tmp_path, capsys, source):
+    reading = ["--user-col", "user", "--time-col", "time"] if source == "long.parquet" else []
+    counts_model = tmp_path / "model.joblib"
+    argv = ["fit", files / source, "--out", counts_model, *reading, *QUICK]
+    assert run(argv, capsys)[0] == 0
+    whole = tmp_path / "whole.parquet"
+    argv = ["embed", counts_model, files / source, *reading]
+    assert run([*argv, "--out", whole, "--quiet"], capsys)[0] == 0
+    folder = tmp_path / "parts"
+    status, out, err = run([*argv, "--out", folder, "--buckets", 5], capsys)
+    assert status == 0 and f"wrote {folder}" in out
+    assert err.count("bucket ") == 5 and "bucket 5/5" in err  # progress on stderr
+    assert sorted(p.name for p in folder.glob("part-*.parquet")) == [
+        f"part-{b:05d}.parquet" for b in range(5)
+    ]
+    expected = pd.read_parquet(whole).sort_index()
+    streamed = pd.read_parquet(folder).sort_index()
+    pd.testing.assert_frame_equal(streamed, expected)
+    model = joblib.load(counts_model)
+    frame = load_recsys2025(files / "recsys").events if source == "recsys" else None
+    if frame is not None:
+        np.testing.assert_allclose(
+            streamed.to_numpy(), model.transform(frame.loc[streamed.index]), rtol=1e-6
+        )
+    # ubp evaluate reads the folder too.
+    assert len(read_embeddings(folder)) == len(expected)
+
+
+def test_an_interrupted_streaming_embed_resumes_to_the_same_output(
+    files, counts_model, tmp_path, capsys, monkeypatch
+):
+    argv = ["embed", counts_model, files / "frame.parquet", "--buckets", 6, "--quiet"]
+    reference = tmp_path / "reference"
+    assert run([*argv, "--out", reference], capsys)[0] == 0
+    calls, killed = [], []
+    original = EventCountEmbedder.transform
+
+    def dies_on_the_third_bucket(self, X):
+        calls.append(len(X))
+        if len(calls) == 3 and not killed:
+            killed.append(True)
+            raise RuntimeError("killed")
+        return original(self, X)
+
+    monkeypatch.setattr(EventCountEmbedder, "transform", dies_on_the_third_bucket)
+    folder = tmp_path / "parts"
+    with pytest.raises(RuntimeError, match="killed"):
+        main([str(a) for a in [*argv, "--out", folder]])
+    assert len(list(folder.glob("part-*.parquet"))) == 2  # the finished buckets survive
+    assert not list(folder.glob(".*.tmp"))
+    calls.clear()
+    status, _, err = run([*argv[:-1], "--out", folder], capsys)
+    assert status == 0 and "2 of 6 buckets already written; resuming" in err
+    assert len(calls) == 4  # only the buckets left were read and embedded
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(folder).sort_index(), pd.read_parquet(reference).sort_index()
+    )
+    # A lost part is made again, alone.
+    lost = sorted(folder.glob("part-*.parquet"))[4]
+    lost.unlink()
+    calls.clear()
+    assert run([*argv, "--out", folder], capsys)[0] == 0
+    assert len(calls) == 1 and lost.is_file()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(folder).sort_index(), pd.read_parquet(reference).sort_index()
+    )
+
+
+def test_streaming_embed_refuses_another_run_s_folder(files, counts_model, tmp_path, capsys):
+    folder = tmp_path / "parts"
+    argv = ["embed", counts_model, files / "frame.parquet", "--out", folder, "--quiet"]
+    assert run([*argv, "--buckets", 3], capsys)[0] == 0
+    status, _, err = run([*argv, "--buckets", 4], capsys)
+    assert status == 2 and "holds the parts of another run (different buckets)" in err
+    for extra, message in [
+        (["--buckets", 3, "--max-users", 5], "--max-users and --buckets: choose one"),
+        (["--buckets", 3, "--before", "split"], "--before split finds the challenge's cut"),
+    ]:
+        status, _, err = run([*argv, *extra], capsys)
+        assert status == 2 and message in err
+    status, _, err = run([*argv[:-3], "--out", tmp_path / "e.npy", "--buckets", 2], capsys)
+    assert status == 2 and "with --buckets the output is a folder" in err
+
+
+# --------------------------------------------------------------------------- model files
+
+
+def test_fit_writes_a_checksum_that_embed_verifies(files, data, counts_model, tmp_path, capsys):
+    import hashlib
+
+    sums = counts_model.with_name(counts_model.name + ".sha256")
+    digest = hashlib.sha256(counts_model.read_bytes()).hexdigest()
+    assert sums.read_text() == f"{digest}  {counts_model.name}\n"
+    argv = ["embed", counts_model, files / "frame.parquet", "--out", tmp_path / "e.npy"]
+    status, _, err = run([*argv, "--quiet"], capsys)
+    assert status == 0 and err == ""
+    # One byte changed: refused, in one line, before unpickling anything.
+    raw = bytearray(counts_model.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    counts_model.write_bytes(bytes(raw))
+    status, _, err = run(argv, capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert f"MODEL '{counts_model}' does not match its checksum '{sums}'" in err
+    # A model saved by hand (no checksum) loads, with a status line that says so.
+    joblib.dump(EventCountEmbedder().fit(data.events), counts_model)
+    sums.unlink()
+    status, _, err = run(argv, capsys)
+    assert status == 0 and "no checksum file 'model.joblib.sha256' beside it" in err
+
+
+@pytest.mark.parametrize("gone", ["module", "class"])
+def test_a_model_whose_class_is_gone_is_one_line(tmp_path, capsys, monkeypatch, gone):
+    """A model saved by another version (a renamed class or module) is a user error."""
+    module = tmp_path / "ubp_gone_plugin.py"
+    module.write_text("class OldEmbedder:\n    def transform(self, X):\n        return X\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import ubp_gone_plugin
+
+    model_file = tmp_path / "old.joblib"
+    joblib.dump(ubp_gone_plugin.OldEmbedder(), model_file)
+    monkeypatch.delitem(sys.modules, "ubp_gone_plugin")
+    if gone == "module":
+        module.unlink()
+    else:
+        module.write_text("class NewEmbedder:\n    pass\n")
+    (tmp_path / "log.parquet").write_bytes(b"")
+    argv = ["embed", model_file, tmp_path / "log.parquet", "--out", tmp_path / "e.npy"]
+    status, _, err = run(argv, capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"MODEL '{model_file}' refers to a class or module that this installation" in err
+    assert ("ubp_gone_plugin" if gone == "module" else "OldEmbedder") in err
+    assert "fit it again with 'ubp fit'" in err
