@@ -65,6 +65,7 @@ def test_demo_prints_the_score_table(capsys):
     for column in (
         "random",
         "baseline counts",
+        "RFM",
         "EventCountEmbedder",
         "oracle (true probabilities)",
     ):
@@ -84,7 +85,7 @@ def test_demo_with_the_profile_writes_three_plots(capsys, tmp_path):
     assert status == 0
     table = out[out.index("Downstream scores") :].splitlines()
     header = table[1]
-    columns = ["random", "baseline counts", "gru", "counts", "svd_category", "svd_url"]
+    columns = ["random", "baseline counts", "RFM", "gru", "counts", "svd_category", "svd_url"]
     columns += ["UniversalProfile", "oracle (true probabilities)"]
     assert header.split() == " ".join(columns).split()  # the members alone, too
     total = next(line for line in table if line.startswith("total")).split()[1:]

@@ -55,7 +55,13 @@ def demo(args: argparse.Namespace) -> int:
     from .._counts import EventCountEmbedder
     from .._frame import EventView
     from ..datasets import make_events
-    from ..evaluation import make_tasks, official_baseline, oracle_scores, random_embeddings
+    from ..evaluation import (
+        make_tasks,
+        official_baseline,
+        oracle_scores,
+        random_embeddings,
+        rfm_features,
+    )
 
     if args.users < 1000:
         raise UserError(f"--users must be at least 1000 for the six tasks; got {args.users}.")
@@ -82,6 +88,9 @@ def demo(args: argparse.Namespace) -> int:
     scores: dict[str, pd.DataFrame] = {}
     score("random", random_embeddings(tasks.X, random_state=args.seed), tasks, args, scores)
     score("baseline counts", official_baseline(tasks.X).to_numpy(), tasks, args, scores)
+    # the hand-made baseline: recency, frequency, monetary (price buckets), tenure
+    rfm = rfm_features(tasks.X, reference_time=tasks.cut, amount="price", item="sku")
+    score("RFM", rfm.to_numpy(), tasks, args, scores)
     profile = embeddings = None
     names: dict[str, str] = {}
     model_name = args.model or default_model()
