@@ -194,8 +194,9 @@ def score(emb: np.ndarray, tasks, seed: int, folds: int) -> pd.DataFrame:
     return table[table["metric"] == "score"].set_index("task")[["value", "std"]]
 
 
-def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
-    t0 = time.perf_counter()
+def load_tasks(name: str, args: argparse.Namespace) -> tuple[dict, object, pd.DataFrame]:
+    """A dataset, its future-window tasks (on ``--max-users`` users if set) and the
+    random sample of ``--fit-users`` users that learned rows are fitted on."""
     ds = DATASETS[name](args.synthetic_users, args.seed)
     rng = np.random.default_rng(args.seed)
     with warnings.catch_warnings():
@@ -205,9 +206,14 @@ def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
     if args.max_users and len(tasks.X) > args.max_users:
         keep = np.sort(rng.choice(len(tasks.X), args.max_users, replace=False))
         tasks = _subset(tasks, keep)
+    fit_rows = np.sort(rng.choice(len(tasks.X), min(args.fit_users, len(tasks.X)), replace=False))
+    return ds, tasks, tasks.X.iloc[fit_rows]
+
+
+def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
+    t0 = time.perf_counter()
+    ds, tasks, X_fit = load_tasks(name, args)
     X = tasks.X
-    fit_rows = np.sort(rng.choice(len(X), min(args.fit_users, len(X)), replace=False))
-    X_fit = X.iloc[fit_rows]
     n_events = EventView(X).n_events
     print(f"\n## {name}: {len(X):,} users with an event before {ds['cut'].date()} "
           f"({n_events:,} events), horizon {HORIZON_DAYS} days, learned rows fitted on "

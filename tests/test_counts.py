@@ -208,13 +208,17 @@ def test_feature_groups_on_challenge_like_data(synthetic):
         baseline.iloc[:, :-16].to_numpy(),
         rtol=1e-5,
     )
-    # the default groups are a subset of the same columns, with the same values
+    # the default groups are a subset of every group's columns, with the same values
     default = EventCountEmbedder().set_output(transform="pandas").fit(synthetic)
     small = default.transform(synthetic)
     assert default.statistics_ == list(DEFAULT_STATISTICS)
-    assert set(small.columns) < set(names) and small.shape[1] < 150
-    pd.testing.assert_frame_equal(small, ours[small.columns])
-    assert not small.columns.str.contains(r"^(?:trend|active|popularity|distinct)_|=|_1d$").any()
+    windows = {k: getattr(default, k) for k in ("windows", "value_windows", "top_k")}
+    every = EventCountEmbedder(statistics="all", **windows).set_output(transform="pandas")
+    every = every.fit(synthetic).transform(synthetic)
+    assert set(small.columns) < set(every.columns)
+    pd.testing.assert_frame_equal(small, every[small.columns])
+    assert not small.columns.str.contains(r"^(?:trend|popularity)_|_1d$").any()
+    assert small.columns.str.contains("=").any() and "active_days_any" in small.columns
 
 
 def test_set_output_pandas_keeps_index(synthetic):
