@@ -31,6 +31,8 @@ __all__ = ["L2", "QUANTILE", "STANDARD", "PostSpec"]
 #: standardisation (zero mean, unit variance per column), none.
 L2, QUANTILE, STANDARD = "l2", "quantile", "standard"
 POST_KINDS = (L2, QUANTILE, STANDARD, None)
+#: ``n_components="auto"``: the PCA width of each *learned* member's output.
+AUTO_COMPONENTS = 16
 #: At most this many users fit the quantile transform of a statistics member.
 QUANTILE_SUBSAMPLE = 100_000
 
@@ -76,12 +78,15 @@ def check_per_member(param: str, value: Any, names: list[str]) -> None:
 class PostSpec:
     """What happens to one member's output: ``kind``, then a PCA to ``n_components``.
 
-    ``random_state`` seeds the quantile transform and the PCA.
+    ``random_state`` seeds the quantile transform and the PCA; with ``reduce_only``
+    an output no wider than ``n_components`` gets no PCA.
     """
 
     kind: str | None = None
     n_components: int | None = None
     random_state: Any = None
+    #: Only reduce: no PCA of an output no wider than ``n_components`` ("auto").
+    reduce_only: bool = False
 
     @classmethod
     def of(cls, profile: Any, name: str, est: Any) -> PostSpec:
@@ -94,6 +99,9 @@ class PostSpec:
         else:
             kind = post_kind(est, "paper" if post == "paper" else "auto")
         k = profile.n_components
+        if k == "auto":
+            learned = getattr(final_step(est), "_ubp_postprocess", None) == "learned"
+            return cls(kind, AUTO_COMPONENTS if learned else None, profile.random_state, True)
         k = k.get(name) if isinstance(k, dict) else k
         return cls(kind, k, profile.random_state)
 
@@ -117,7 +125,9 @@ class PostSpec:
                 random_state=self.random_state,
             )
             steps.append((QUANTILE, quantile))
-        if self.n_components is not None:
+        if self.n_components is not None and not (
+            self.reduce_only and n_features <= self.n_components
+        ):
             k = min(self.n_components, n_features, n_samples)
             if k >= 1:
                 steps.append(("pca", PCA(n_components=k, random_state=self.random_state)))

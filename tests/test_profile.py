@@ -97,7 +97,8 @@ def events():
 def gru_profile(events):
     """The GRU and the classic members, fitted on the first 400 users."""
     members = [("gru", tiny_gru()), *classic()]
-    return UniversalProfile(members, chunk_size=None, random_state=0).fit(events.iloc[:400])
+    profile = UniversalProfile(members, chunk_size=None, n_components=None, random_state=0)
+    return profile.fit(events.iloc[:400])
 
 
 @pytest.fixture(scope="module")
@@ -488,3 +489,20 @@ def test_readme_example(tmp_path, monkeypatch):
     assert (tmp_path / "model.joblib").exists()
     reloaded = joblib.load(tmp_path / "model.joblib")
     pd.testing.assert_frame_equal(reloaded["ubp"].transform(X), profiles)
+
+
+def test_auto_components_reduce_learned_members_only(events):
+    members = [("gru", tiny_gru(hidden_size=24)), *classic()]
+    profile = UniversalProfile(members, random_state=0).fit(events.iloc[:400])
+    assert profile.n_components == "auto"
+    post = profile.postprocessors_
+    # the GRU (24 wide) is reduced to 16 after its L2 normalisation; the 6-wide SVD
+    # members are not rotated; the counts (statistics) keep every column
+    assert [name for name, _ in post["gru"].steps] == ["l2", "pca"]
+    assert post["gru"].named_steps["pca"].n_components_ == 16
+    assert [name for name, _ in post["svd_url"].steps] == ["l2"]
+    assert [name for name, _ in post["counts"].steps] == ["standard"]
+    names = profile.get_feature_names_out()
+    width = profile.named_transformers_["counts"].get_feature_names_out().size
+    assert len(names) == width + 16 + 6 + 6
+    assert profile.transform(events.iloc[:50]).shape == (50, len(names))
