@@ -1,17 +1,12 @@
 """``UniversalProfile``: the ensemble of members, concatenated, as in the paper.
 
-The 2nd-place solution of the RecSys Challenge 2025 ("Encode Me If You Can") built each
-user's profile by concatenating several members: GRU sequence autoencoders, count
-statistics and matrix-factorisation embeddings. Each member was L2-normalised (the
-statistics got a uniform quantile transform instead), optionally reduced by PCA, then
-all were concatenated. :class:`UniversalProfile` is that recipe (by default without the
-quantile transform: our statistics are log-scaled already and are standardised, which
-scored better) as a scikit-learn composition with the interface of
-:class:`~sklearn.pipeline.FeatureUnion`: standard ``transformer_list`` semantics, nested
-parameters (``gru__hidden_size``) for ``GridSearchCV``, per-member post-processing and
-weights, and a chunked ``transform`` whose peak memory does not grow with the number of
-users. The members (defaults, checks, selection) are in :mod:`sklearn_ubp._members`, the
-post-processing in :mod:`sklearn_ubp._postprocess`.
+The 2nd-place solution of the RecSys Challenge 2025 ("Encode Me If You Can")
+concatenated GRU sequence autoencoders, count statistics and matrix-factorisation
+embeddings, each L2-normalised (the statistics quantile-transformed) and optionally
+reduced by PCA. :class:`UniversalProfile` is that recipe as a scikit-learn composition
+with the interface of :class:`~sklearn.pipeline.FeatureUnion`. The members (defaults,
+checks, selection) are in :mod:`sklearn_ubp._members`, the post-processing in
+:mod:`sklearn_ubp._postprocess`.
 """
 
 from __future__ import annotations
@@ -110,10 +105,9 @@ class UniversalProfile(VersionedEstimator, TransformerMixin, BaseEstimator):
     other members (and ``"passthrough"``) are left as they are. ``"auto"`` is the
     default because the quantile transform of already log-scaled statistics lowered
     the fast-protocol total (``benchmarks/bench_profile.py --set postprocess=paper``
-    to compare). Then an optional :class:`~sklearn.decomposition.PCA` per member
-    (``n_components``), then the member's weight (``transformer_weights``). The
-    post-processors are fitted in ``fit`` on the members' outputs for the training
-    users.
+    to compare). Then a :class:`~sklearn.decomposition.PCA` per member
+    (``n_components``; by default learned members to 16 components), then the
+    member's weight (``transformer_weights``), all fitted on the training users.
 
     Members are fitted on clones: the estimators in ``transformer_list`` are never
     modified (unlike :class:`~sklearn.pipeline.FeatureUnion`, which fits them in
@@ -144,14 +138,11 @@ class UniversalProfile(VersionedEstimator, TransformerMixin, BaseEstimator):
         ``"quantile"``, ``"standard"`` or ``None``; members not in it get the
         ``"auto"`` choice. ``None``: no post-processing.
     n_components : "auto", int, dict or None, default="auto"
-        PCA after post-processing. ``"auto"``: each learned member (GRU, SVD) to 16
-        components, statistics members unreduced: on the quality table's logs this
-        is as good or slightly better than the full learned outputs (synthetic 0.5378
-        vs 0.5369, Ta-Feng 0.6140 vs 0.6132 mean over tasks) with half the width, so
-        the learned blocks do not outweigh the counts in a downstream model. An int
-        reduces every member to that many components, a dict maps member names to an
-        int (or ``None``: no PCA). ``None``: no PCA. The width is at most the
-        member's width and the number of training users.
+        PCA after post-processing. ``"auto"``: each learned member wider than 16 to
+        16 components, statistics unreduced (as good as the full width on the
+        quality table's logs, with half of it). An int: every member to that many
+        components; a dict: member name -> int or ``None``; ``None``: no PCA. At
+        most the member's width and the number of training users.
     chunk_size : int or None, default=50_000
         Users per chunk in ``transform``: each chunk is embedded by every member and
         written into the output, so peak memory is the output plus one chunk's work,
