@@ -1,0 +1,51 @@
+"""Does one more column ever lower a probe score? RFM against RFM + one column.
+
+Run: ``python benchmarks/bench_probe_additivity.py [--dataset cdnow] [--seeds 0 1 2 3]``
+
+The data, tasks and probe of ``bench_quality.py``. For each seed of the probe's folds:
+the RFM features, then RFM plus one column of ``EventCountEmbedder(statistics="all")``
+at a time (a superset: the probe could give the column weight 0). A lower score for
+the superset, on every seed, means the probe (ridge on ``log1p`` targets, scored by a
+rank correlation; logistic models scored by AUROC) does not reward information
+monotonically: a richer embedding can rank users worse although it fits the targets
+no worse. This bounds what "above RFM on every task" can mean for any embedding that
+holds more than RFM.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from bench_quality import DATASETS, load_tasks, score
+
+from sklearn_ubp import EventCountEmbedder
+from sklearn_ubp.evaluation import rfm_features
+
+EXTRA = ("mean_gap_any", "count_any_30d", "active_weeks_any", "max_any_amount")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", choices=list(DATASETS), default="cdnow")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    args.synthetic_users, args.fit_users, args.max_users, args.seed = 20_000, 20_000, None, 0
+    ds, tasks, X_fit = load_tasks(args.dataset, args)
+    rfm = rfm_features(tasks.X, reference_time=ds["cut"], **ds["rfm"]).to_numpy()
+    counts = EventCountEmbedder(statistics="all").set_output(transform="pandas")
+    counts = counts.fit(X_fit).transform(tasks.X)
+    rows = {"RFM": rfm}
+    rows.update({f"RFM + {c}": np.column_stack([rfm, counts[c]]) for c in EXTRA if c in counts})
+    print(f"## {args.dataset}: {len(tasks.X):,} users; cells: score per probe seed")
+    for name, emb in rows.items():
+        tables = [score(emb, tasks, seed, args.folds) for seed in args.seeds]
+        cells = {
+            t: " ".join(f"{tab.loc[t, 'value']:.4f}" for tab in tables) for t in tables[0].index
+        }
+        print(f"  {name:<26} " + " | ".join(f"{t} {v}" for t, v in cells.items()), flush=True)
+
+
+if __name__ == "__main__":
+    main()
