@@ -56,6 +56,7 @@ def run(argv, capsys):
 # --------------------------------------------------------------------------- demo
 
 
+@pytest.mark.slow
 def test_demo_prints_the_score_table(capsys):
     status, out, _ = run(["demo", "--users", "3000", "--seed", "1", "--model", "counts"], capsys)
     assert status == 0
@@ -74,6 +75,7 @@ def test_demo_prints_the_score_table(capsys):
         assert any(line.startswith(task) for line in table.splitlines())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_PROFILE, reason="UniversalProfile is not in this build yet")
 @pytest.mark.filterwarnings("ignore:make_tasks. task 'propensity_new_sku' is skipped")
 def test_demo_with_the_profile_writes_three_plots(capsys, tmp_path):
@@ -130,6 +132,7 @@ def test_recsys2025_max_users_still_embeds_every_relevant_client(files, data, tm
     validate_submission(out_dir, data.relevant_clients)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("max_users", [None, 200])
 def test_recsys2025_by_buckets_writes_the_same_submission(files, data, tmp_path, capsys, max_users):
     sample = [] if max_users is None else ["--max-users", max_users]
@@ -156,6 +159,7 @@ def test_recsys2025_needs_relevant_clients(data, tmp_path, capsys):
 # --------------------------------------------------------------------------- fit / embed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".parquet", ".npy", ".csv"])
 def test_fit_embed_round_trip_keeps_user_ids(files, data, tmp_path, capsys, suffix):
     model_file = tmp_path / "model.joblib"
@@ -206,6 +210,7 @@ def test_before_split_keeps_the_input_period(files, tmp_path, capsys):
     assert status == 2 and "--before 'soon'" in err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_PROFILE, reason="UniversalProfile is not in this build yet")
 @pytest.mark.filterwarnings("ignore:n_components=64 but the matrix has")
 def test_fit_embed_with_the_profile(files, data, tmp_path, capsys):
@@ -228,6 +233,7 @@ def test_fit_embed_with_the_profile(files, data, tmp_path, capsys):
 # --------------------------------------------------------------------------- evaluate
 
 
+@pytest.mark.slow
 def test_evaluate_prints_the_score_table(files, tmp_path, capsys):
     model_file = tmp_path / "model.joblib"
     emb_file = tmp_path / "emb.npy"
@@ -277,6 +283,7 @@ def purchase_log(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_evaluate_builds_future_window_tasks_on_a_purchase_log(purchase_log, tmp_path, capsys):
     reading = ["--user-col", "customer", "--quiet"]
     model, emb = tmp_path / "model.joblib", tmp_path / "emb.parquet"
@@ -372,6 +379,7 @@ def test_debug_shows_the_traceback(tmp_path):
         )
 
 
+@pytest.mark.slow
 def test_module_entry_point_reports_bad_arguments():
     result = subprocess.run(
         [sys.executable, "-m", "sklearn_ubp", "demo", "--users", "many"],
@@ -383,6 +391,7 @@ def test_module_entry_point_reports_bad_arguments():
     assert "invalid int value: 'many'" in result.stderr
 
 
+@pytest.mark.slow
 def test_module_entry_point_reports_user_errors(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "sklearn_ubp", "embed", "x.joblib", "y.parquet", "--out", "e.npy"],
@@ -461,6 +470,7 @@ def test_programming_errors_keep_their_traceback(files, tmp_path, monkeypatch, e
         main(["fit", str(files / "frame.parquet"), "--out", str(tmp_path / "m.joblib"), *QUICK])
 
 
+@pytest.mark.slow
 def test_a_bug_in_a_command_prints_its_traceback(tmp_path):
     script = (
         "import sys\n"
@@ -498,6 +508,7 @@ def counts_model(files, tmp_path, capsys):
     return model_file
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["frame.parquet", "long.parquet", "recsys"])
 def test_streaming_embed_equals_the_in_memory_transform(files, tmp_path, capsys, source):
     reading = ["--user-col", "user", "--time-col", "time"] if source == "long.parquet" else []
@@ -527,6 +538,7 @@ def test_streaming_embed_equals_the_in_memory_transform(files, tmp_path, capsys,
     assert len(read_embeddings(folder)) == len(expected)
 
 
+@pytest.mark.slow
 def test_an_interrupted_streaming_embed_resumes_to_the_same_output(
     files, counts_model, tmp_path, capsys, monkeypatch
 ):
@@ -567,6 +579,7 @@ def test_an_interrupted_streaming_embed_resumes_to_the_same_output(
     )
 
 
+@pytest.mark.slow
 def test_streaming_embed_refuses_another_run_s_folder(files, counts_model, tmp_path, capsys):
     folder = tmp_path / "parts"
     argv = ["embed", counts_model, files / "frame.parquet", "--out", folder, "--quiet"]

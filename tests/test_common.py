@@ -108,6 +108,7 @@ def test_params_contract(cls):
     assert same_params(est.get_params(deep=True), deep)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_contract_on_event_frames(cls, frame):
     est = make(cls)
@@ -149,6 +150,7 @@ def test_contract_on_event_frames(cls, frame):
     assert pandas_out.index.equals(frame.index) and list(pandas_out.columns) == list(names)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_pandas_output_of_polars_input_keeps_the_user_ids(cls, frame):
     """scikit-learn alone would index the output of a polars input 0..n-1."""
@@ -168,6 +170,7 @@ def test_pandas_output_of_polars_input_keeps_the_user_ids(cls, frame):
     assert fitted.index.equals(frame.index)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_check_estimator(cls):
     # On plain 2-D numeric arrays: event frames of one value event per column.
@@ -179,6 +182,7 @@ def test_check_estimator(cls):
         )
 
 
+@pytest.mark.slow
 def test_import_does_not_load_torch():
     """``import sklearn_ubp`` stays light (workers, CLI help); the GRU loads torch."""
     import subprocess

@@ -179,6 +179,7 @@ def test_determinism_and_pickle(synthetic, tmp_path):
     np.testing.assert_array_equal(out, joblib.load(tmp_path / "emb.joblib").transform(synthetic))
 
 
+@pytest.mark.slow
 def test_feature_groups_on_challenge_like_data(synthetic):
     emb = EventCountEmbedder(**FULL).fit(synthetic)
     names = emb.get_feature_names_out().tolist()
@@ -388,6 +389,7 @@ def test_check_estimator():
 
 
 # Slow (about 30-60 s): downstream quality on synthetic data against the official baseline.
+@pytest.mark.slow
 def test_learns_the_signal_of_synthetic_data():
     # About 30 s. Whether it beats the official baseline is measured at scale by
     # benchmarks/bench_classic.py: at this size (~900 relevant clients) that

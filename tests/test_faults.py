@@ -5,6 +5,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "docs" / "faults.rst"
 NODE_ID = re.compile(r"``(tests/test_\w+\.py)::(\w+)(?:\[([^\]`]+)\])?``")
@@ -46,6 +48,7 @@ def test_the_catalogue_has_at_least_40_cases_each_with_a_test():
     assert not without, f"catalogue rows without a test: {without}"
 
 
+@pytest.mark.slow
 def test_every_catalogued_test_exists():
     missing = []
     for path, name, params in NODE_ID.findall(CATALOGUE.read_text()):

@@ -99,6 +99,7 @@ def test_bad_arguments_raise_clear_errors(log, kwargs, match):
         make_future_tasks(log, **{"cut": CUT, **kwargs})
 
 
+@pytest.mark.slow
 def test_string_ids_and_the_probe_end_to_end():
     """A purchase log with string product ids, scored end to end by the probe."""
     rng = np.random.default_rng(0)

@@ -30,6 +30,7 @@ def test_sorted_by_user_then_time_and_stable_on_ties(long_events):
     check_event_frame(frame)
 
 
+@pytest.mark.slow
 def test_matches_pandas_reference_on_random_log():
     df = random_long(20_000, 500, seed=1, span_s=600)  # many same-second ties
     frame = group_events(df)

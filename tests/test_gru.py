@@ -106,6 +106,7 @@ def test_numeric_fields_are_bucketed():
     assert ids == [PAD, N_SPECIAL + 1, N_SPECIAL + 1, N_SPECIAL + 1]
 
 
+@pytest.mark.slow
 def test_presets_adapt_to_the_columns(events):
     purchases = pd.DataFrame(
         {
@@ -128,6 +129,7 @@ def test_presets_adapt_to_the_columns(events):
     assert GRUSequenceAutoencoder(fields="day_event_type", **TINY).fit(frame).fields_ == ["day"]
 
 
+@pytest.mark.slow
 def test_length_batches_keep_padding_small():
     # heavy-tailed lengths (median 4 tokens, up to 128); the tail batch dominates the
     # waste with few users, so this needs a realistic number of them
@@ -145,6 +147,7 @@ def test_length_batches_keep_padding_small():
 # ------------------------------------------------------------------ the estimator
 
 
+@pytest.mark.slow
 def test_fit_transform_equals_transform_and_rows_follow_users(events, fitted):
     out = fitted.transform(events)
     assert out.dtype == np.float32 and out.shape == (len(events), 8)
@@ -169,6 +172,7 @@ def test_rows_do_not_depend_on_the_other_users_at_all(events, fitted, size):
             np.testing.assert_array_equal(gru.transform(events.iloc[rows]), out[rows])
 
 
+@pytest.mark.slow
 def test_deterministic_and_seed_matters(events, fitted):
     again = GRUSequenceAutoencoder(**TINY).fit(events)
     np.testing.assert_array_equal(again.transform(events), fitted.transform(events))
@@ -226,6 +230,7 @@ def test_empty_histories_and_unseen_values(fitted, events):
     assert np.abs(out[lengths > 0] - out[zero[0]]).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_learns_a_pattern_the_majority_cannot():
     """Event types alternate buy/visit; the decoder must learn it from the latent."""
     rng = np.random.default_rng(0)
@@ -260,6 +265,7 @@ def test_learns_a_pattern_the_majority_cannot():
     assert losses[-1] < 0.5 * losses[0]
 
 
+@pytest.mark.slow
 def test_early_stopping_restores_the_best_weights(events):
     slow = {**TINY, "lr": 1e-5, "patience": 1, "max_epochs": 6}
     gru = GRUSequenceAutoencoder(**slow).fit(events)
@@ -272,6 +278,7 @@ def test_early_stopping_restores_the_best_weights(events):
     assert not np.array_equal(two.fit(events).transform(events), one.transform(events))
 
 
+@pytest.mark.slow
 def test_variants(events):
     concat = GRUSequenceAutoencoder(
         fields="day_event_type", combine="concat", n_layers=2, **TINY
@@ -294,6 +301,7 @@ def test_adaptive_softmax_cutoffs():
     assert adaptive_cutoffs(1, 1004) == []  # no room: a full head
 
 
+@pytest.mark.slow
 def test_adaptive_softmax_heads_and_their_loss(events, fitted):
     kinds = {v.name: (v.kind, v.size) for v in fitted.vocabularies_}
     heads = dict(zip(fitted.reconstruct_, fitted.module_.heads, strict=True))
@@ -355,6 +363,7 @@ def test_cheap_dropout():
     assert set(g.grad.unique().tolist()) <= {0.0, 2.0}
 
 
+@pytest.mark.slow
 def test_reconstruction_beats_majority_after_training(events):
     gru = GRUSequenceAutoencoder(
         fields="day_event_type",
@@ -400,6 +409,7 @@ def test_net_is_kept_on_the_cpu_with_the_history(fitted):
     assert dict(net.callbacks_)["early_stopping"].best_epoch_ == fitted.best_epoch_
 
 
+@pytest.mark.slow
 def test_callbacks_are_called_after_the_own_ones(events):
     recorder = EpochRecorder()
     gru = GRUSequenceAutoencoder(**TINY, callbacks=[recorder]).fit(events.iloc[:200])
@@ -548,6 +558,7 @@ def test_untokenisable_column():
 # ------------------------------------------------------------------ 2-D arrays
 
 
+@pytest.mark.slow
 def test_array_sequences_are_reconstructed():
     """Rows are noisy sine waves of random phase: predictable from the latent."""
     rng = np.random.default_rng(0)
@@ -602,6 +613,7 @@ class Epochs(Callback):
         self.n_ += 1
 
 
+@pytest.mark.slow
 def test_checkpoint_resumes_a_crashed_training(events, tmp_path):
     data = events.iloc[:300]
     plain = GRUSequenceAutoencoder(**CHECKPOINTED).fit(data)

@@ -90,6 +90,7 @@ def test_bucket_of_is_stable_and_covers_every_bucket():
     assert bucket_of(["a", "b"], 3).tolist() == bucket_of(np.array(["a", "b"]), 3).tolist()
 
 
+@pytest.mark.slow
 def test_recsys_folder_whole_relevant_and_by_buckets(data, tmp_path):
     folder = tmp_path / "recsys"
     write_recsys2025(folder, data.tables, data.products, relevant_clients=data.relevant_clients)

@@ -209,6 +209,7 @@ def test_scores_from_evaluate_tables():
 # --------------------------------------------------------------------------- optional dependency
 
 
+@pytest.mark.slow
 def test_import_does_not_load_matplotlib():
     code = "import sys, sklearn_ubp.plotting; print('matplotlib' in sys.modules)"
     env = {

@@ -103,6 +103,7 @@ def test_probe_folds_and_stds_are_those_of_a_plain_cross_validation(signal):
     assert row["std"] == pytest.approx(np.std(aucs), abs=2e-3)
 
 
+@pytest.mark.slow
 def test_probe_chooses_a_stronger_penalty_for_noise_than_for_signal(signal):
     z, tasks = signal
     rng = np.random.default_rng(5)
@@ -188,6 +189,7 @@ def test_count_targets_are_checked(signal):
         evaluate(z, _tasks(_task("n_future", "count", np.zeros(N))))
 
 
+@pytest.mark.slow
 def test_spearman_breaks_tied_predictions_at_random_in_expectation():
     from sklearn_ubp.evaluation._probe import spearman
 

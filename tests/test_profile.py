@@ -121,6 +121,7 @@ def purchases():
 # ------------------------------------------------------------------ defaults
 
 
+@pytest.mark.slow
 def test_default_profile_adapts_to_a_purchase_only_log(purchases):
     profile = UniversalProfile(random_state=0)
     out = profile.fit_transform(purchases)
@@ -206,6 +207,7 @@ def test_default_members_on_arrays_skip_the_duplicate_svd():
 # ------------------------------------------------------------------ post-processing
 
 
+@pytest.mark.slow
 def test_default_and_paper_postprocessing(gru_profile, events):
     train = events.iloc[:400]
     out = gru_profile.transform(train)
@@ -247,6 +249,7 @@ def test_default_and_paper_postprocessing(gru_profile, events):
     np.testing.assert_allclose(norms[norms > 0], 1, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_weights_and_pca_widths(events):
     base = UniversalProfile(classic(), random_state=0).fit_transform(events)
     weighted = UniversalProfile(
@@ -269,6 +272,7 @@ def test_weights_and_pca_widths(events):
     assert UniversalProfile(classic(), n_components=50).fit_transform(events).shape[1] == 50 + 12
 
 
+@pytest.mark.slow
 def test_feature_names(events):
     profile = UniversalProfile(classic()).fit(events)
     names = profile.get_feature_names_out()
@@ -285,6 +289,7 @@ def test_feature_names(events):
 # ------------------------------------------------------------------ transform
 
 
+@pytest.mark.slow
 def test_chunked_transform_equals_unchunked(gru_profile, events):
     out = gru_profile.transform(events)
     chunked = copy.deepcopy(gru_profile).set_params(chunk_size=128)
@@ -433,6 +438,7 @@ def test_parameter_errors(events):
         profile.transform(np.zeros((3, 4)))
 
 
+@pytest.mark.slow
 def test_verbose_and_n_jobs(events):
     buffer = io.StringIO()
     with redirect_stdout(buffer):
@@ -461,6 +467,7 @@ def test_members_are_not_fitted_in_place(events):
 # ------------------------------------------------------------------ end to end
 
 
+@pytest.mark.slow
 def test_pipeline_gridsearch_over_member_parameter(events):
     y = np.asarray([len(t) > 2 for t in events["timestamp"]])
     pipe = Pipeline(
@@ -474,6 +481,7 @@ def test_pipeline_gridsearch_over_member_parameter(events):
     assert proba.shape == (len(events), 2)
 
 
+@pytest.mark.slow
 def test_readme_example(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}

@@ -77,6 +77,7 @@ def check_output(out, n):
     assert np.isfinite(out).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MEMBERS))
 @SETTINGS
 @given(frame=logs(), seed=st.integers(0, 2**16))
@@ -98,6 +99,7 @@ def test_rows_follow_their_users(name, frame, seed):
             assert (out[empty] == 0).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MEMBERS))
 @SETTINGS
 @given(train=logs(), new=logs())

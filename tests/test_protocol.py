@@ -182,6 +182,7 @@ def test_fast_single_class_training_targets_do_not_crash():
 # ------------------------------------------------------------------------- official
 
 
+@pytest.mark.slow
 def test_official_tiny_runs_on_cpu_and_is_deterministic(one_torch_thread):
     torch = one_torch_thread
     z, tasks = make_synthetic()
@@ -199,6 +200,7 @@ def test_official_tiny_runs_on_cpu_and_is_deterministic(one_torch_thread):
     assert values(first)["churn", "auroc"] > 0.7  # it learns the signal
 
 
+@pytest.mark.slow
 def test_official_reports_the_best_epoch(one_torch_thread):
     z, tasks = make_synthetic()
     table = evaluate(z, tasks, protocol="official", n_epochs=3, **TINY)

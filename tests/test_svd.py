@@ -402,6 +402,7 @@ def test_deterministic_given_random_state(big_frame):
     assert (V[np.abs(V).argmax(axis=0), np.arange(8)] > 0).all()
 
 
+@pytest.mark.slow
 def test_check_estimator():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -426,6 +427,7 @@ def _total(result):
     return float(result.loc[(result.task == "total") & (result.metric == "score"), "value"].iloc[0])
 
 
+@pytest.mark.slow
 def test_quality_on_synthetic_data(synthetic_tasks):
     tasks = synthetic_tasks
     emb = SVDItemEmbedder(item="category", random_state=0).fit_transform(tasks.X)

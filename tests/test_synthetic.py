@@ -284,6 +284,7 @@ def test_tastes_shape_categories(data):
     assert tv > 0.4
 
 
+@pytest.mark.slow
 def test_split_signal(rich):
     """The history predicts the challenge's targets, the true traits much better."""
     y, inside = _window_buyers(rich)
@@ -372,6 +373,7 @@ def test_relevant_clients(data):
     assert rel_rate > 5 * y.mean() and rel_rate >= 0.04
 
 
+@pytest.mark.slow
 def test_relevant_tasks_measurable(large):
     """At 50k users the tasks on the relevant clients have enough positives."""
     d, tasks = large
@@ -499,6 +501,7 @@ def _target_hits(d, window, field, targets, users):
     return y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("by", ["category", "sku", "price"])
 def test_purchase_probabilities_by_target(data, by):
     # targets chosen on the input period only (no selection on the windows' outcomes)
@@ -518,6 +521,7 @@ def test_purchase_probabilities_by_target(data, by):
         assert auroc(y, p) > auroc(y, np.repeat(anyone[:, None], len(targets), axis=1))
 
 
+@pytest.mark.slow
 def test_oracle_on_the_tasks(large):
     """Churn / conversion labels are 1 - P(buy); the ceiling is far above chance."""
     d, tasks = large
