@@ -100,7 +100,7 @@ class PostSpec:
             kind = post_kind(est, "paper" if post == "paper" else "auto")
         k = profile.n_components
         if k == "auto":
-            learned = getattr(final_step(est), "_ubp_postprocess", None) == "learned"
+            learned = post_kind(est) == L2  # the member's own hook, not the profile's choice
             return cls(kind, AUTO_COMPONENTS if learned else None, profile.random_state, True)
         k = k.get(name) if isinstance(k, dict) else k
         return cls(kind, k, profile.random_state)
