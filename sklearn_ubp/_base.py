@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_feature_names, _check_n_features, ch
 from ._arrow import timestamp_to_us
 from ._frame import EventView
 from ._input import as_event_view, check_fit_events
+from ._portable import PortableState
 from ._versions import VersionedEstimator
 
 __all__ = ["EventTransformer", "input_kind", "with_user_index"]
@@ -71,7 +72,7 @@ def with_user_index(est: Any, out: np.ndarray, users: Any) -> np.ndarray | pd.Da
     return pd.DataFrame(out, index=users) if wanted else out
 
 
-class EventTransformer(VersionedEstimator, TransformerMixin, BaseEstimator):
+class EventTransformer(PortableState, VersionedEstimator, TransformerMixin, BaseEstimator):
     """Base class: input dispatch, float32 finite output, tags, profile-member hooks.
 
     ``fit`` (through :meth:`_validate_input`) records the versions of the packages

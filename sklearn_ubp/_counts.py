@@ -67,15 +67,14 @@ DEFAULT_STATISTICS = (
 class EventCountEmbedder(EventTransformer):
     """Per-user event statistics: windowed counts, recency, trends, item statistics.
 
-    Every statistic of the RecSys Challenge 2025 official baseline (counts per event
-    type and of the top values of sku/category/price/url per window, mean search-query
-    codes) and of the 37 statistics of the 2nd-place solution, in named groups chosen
-    with ``statistics`` (``statistics="all", windows=(1, 7, 30, None)`` is a superset
-    of both; the default is a compact subset, see Notes). All statistics are taken
-    before a reference time ``T`` (:attr:`reference_time_`); for an event of age
-    ``a = T - timestamp``, the window of ``w`` days holds ``0 <= a < w`` days. Events
-    after ``T`` are ignored, so that a model trained on the features at one time
-    means the same thing at inference.
+    Every statistic of the RecSys Challenge 2025 official baseline (counts per event type
+    and of the top values of sku/category/price/url per window, mean search-query codes) and
+    of the 37 statistics of the 2nd-place solution, in named groups chosen with
+    ``statistics`` (``statistics="all", windows=(1, 7, 30, None)`` is a superset of both;
+    the default is a compact subset, see Notes). All statistics are taken before a reference
+    time ``T`` (:attr:`reference_time_`); for an event of age ``a = T - timestamp``, the
+    window of ``w`` days holds ``0 <= a < w`` days. Events after ``T`` are ignored, so that
+    a model trained on the features at one time means the same thing at inference.
 
     Feature groups on an **event frame**, by their name in ``statistics`` (``<g>`` is
     ``any`` (all events) or an event type seen in ``fit``; events of types not seen
@@ -114,12 +113,11 @@ class EventCountEmbedder(EventTransformer):
     column, e.g. a purchase log with ``amount`` and ``quantity``), gets the same
     statistics with ``<g> = any`` (plus the one type, if named).
 
-    A **2-D numeric array** is read as the event frame the input boundary makes of
-    it: row ``i`` is user ``i``, column ``j`` one event at ``1970-01-01 + j`` days with
-    the numeric field ``value`` (the entry) and ``column_id`` (``j``, an id, not
-    summed). Its statistics are those of that frame (``count_any_<w>``,
-    ``sum_any_value_<w>``, ``last_any_value``, ...; the reference time is the last
-    column's day).
+    A **2-D numeric array** is read as the event frame the input boundary makes of it: row
+    ``i`` is user ``i``, column ``j`` one event at ``1970-01-01 + j`` days with the numeric
+    field ``value`` (the entry) and ``column_id`` (``j``, an id, not summed). Its statistics
+    are those of that frame (``count_any_<w>``, ``sum_any_value_<w>``, ``last_any_value``,
+    ...; the reference time is the last column's day).
 
     Parameters
     ----------
@@ -207,22 +205,21 @@ class EventCountEmbedder(EventTransformer):
 
     Notes
     -----
-    The defaults were chosen on three logs (the synthetic benchmark and two real
-    purchase logs, Ta-Feng and CDNOW) with the future-window tasks and the probe of
+    The defaults were chosen on three logs (the synthetic benchmark and two real purchase
+    logs, Ta-Feng and CDNOW) with the future-window tasks and the probe of
     ``benchmarks/bench_quality.py`` (L2 strength tuned by inner cross-validation);
     ``benchmarks/bench_counts_variants.py`` prints the comparison. Against the wave-1
-    defaults (groups counts, recency, numeric, cart, codes; windows 7, 30, all; chosen
-    on one synthetic generator with a fixed-``C`` probe), the mean over tasks of the
-    counts alone rises on both real logs in ``bench_quality.py``: Ta-Feng 0.5835 ->
-    0.6133 (RFM + per-category lines: 0.6146), CDNOW 0.4304 -> 0.4314 (RFM: 0.4333);
-    on the synthetic log (40,000 users) they reach 0.5683 against RFM's 0.5558. What pays: the
-    per-value counts of the top values (``"top_k"``, 20 values, over the last 30
-    days and all history: on a real log the category field was otherwise unused),
-    distinct days/weeks/months with an event (``"active"``: the number of baskets of
-    a purchase log) and the 90- and 365-day windows. Windows longer than the fitted
-    history, and per-type columns on a log with one event type, would repeat other
-    columns and are left out. ``"trends"`` and ``"popularity"`` add columns without
-    gain.
+    defaults (groups counts, recency, numeric, cart, codes; windows 7, 30, all; chosen on
+    one synthetic generator with a fixed-``C`` probe), the mean over tasks of the counts
+    alone rises on both real logs in ``bench_quality.py``: Ta-Feng 0.5835 -> 0.6133 (RFM +
+    per-category lines: 0.6146), CDNOW 0.4304 -> 0.4314 (RFM: 0.4333); on the synthetic log
+    (40,000 users) they reach 0.5683 against RFM's 0.5558. What pays: the per-value counts
+    of the top values (``"top_k"``, 20 values, over the last 30 days and all history: on a
+    real log the category field was otherwise unused), distinct days/weeks/months with an
+    event (``"active"``: the number of baskets of a purchase log) and the 90- and 365-day
+    windows. Windows longer than the fitted history, and per-type columns on a log with one
+    event type, would repeat other columns and are left out. ``"trends"`` and
+    ``"popularity"`` add columns without gain.
 
     Examples
     --------
@@ -255,6 +252,7 @@ class EventCountEmbedder(EventTransformer):
     """
 
     _ubp_postprocess = "statistics"
+    _ubp_pair_keyed = ("top_k_values_",)  # stored as [key, value] pairs (skops)
 
     def _ubp_requirement(self, view: EventView) -> str | None:
         named = (self.item_fields, self.numeric_fields, self.code_fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 import datetime
 from collections.abc import Sequence
 from numbers import Integral, Real
@@ -38,6 +39,7 @@ from ._torch import (
     train_net,
     training_device,
 )
+from ._torch._portable import NET_KEYS, plain_net, rebuild_net
 from ._versions import BASE_PACKAGES, TORCH
 
 __all__ = ["GRUSequenceAutoencoder"]
@@ -198,7 +200,9 @@ class GRUSequenceAutoencoder(EventTransformer):
     net_ : skorch.NeuralNet
         The net that trained it, with skorch's full ``history`` and the fitted
         ``callbacks_``. Left on the CPU after ``fit`` (``net_.device == "cpu"``), its
-        optimizer state and early stopping's copy of the weights released.
+        optimizer state and early stopping's copy of the weights released. Pickles
+        keep it whole; skops stores the weights as arrays and the history, and
+        rebuilds the net on load (with skorch's default callbacks).
     history_ : list of dict
         Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (``nan`` without a
         validation split) and ``dur`` (seconds).
@@ -532,15 +536,31 @@ class GRUSequenceAutoencoder(EventTransformer):
             _check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray([f"gru_{i}" for i in range(self._n_features_out)], dtype=object)
 
-    def __getstate__(self) -> dict[str, Any]:
+    def _pickle_state(self) -> dict[str, Any]:
         # ``module_`` is ``net_.module_``: pickled once, with the net
         state = dict(super().__getstate__())
         if "net_" in state:
             state.pop("module_", None)
         return state
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Plain data, what skops stores: the net as numpy weights (rebuilt on load).
+        state = self._pickle_state()
+        net = state.pop("net_", None)
+        return {**state, **plain_net(net)} if net is not None else state
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # pickle (joblib, copy) keeps the whole skorch net: callbacks, full history
+        if not isinstance(protocol, int) or protocol < 2:
+            return super().__reduce_ex__(protocol)
+        return (copyreg.__newobj__, (type(self),), self._pickle_state(), None, None)
+
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        net = {k: state.pop(k) for k in NET_KEYS if k in state}
         super().__setstate__(state)
+        if len(net) == len(NET_KEYS):
+            self.net_ = rebuild_net(self, SequenceAutoencoder, ReconstructionLoss, net)
         if "net_" in self.__dict__:
             self.module_ = self.net_.module_
 

@@ -42,6 +42,7 @@ from ._members import (
     select_members,
     well_formed,
 )
+from ._portable import PortableState
 from ._postprocess import (
     PostSpec,
     check_per_member,
@@ -63,7 +64,7 @@ DEFAULT_CHUNK_SIZE = 50_000
 _PER_MEMBER = ("transformer_weights", "postprocess", "n_components")
 
 
-class UniversalProfile(VersionedEstimator, TransformerMixin, BaseEstimator):
+class UniversalProfile(PortableState, VersionedEstimator, TransformerMixin, BaseEstimator):
     """Universal Behavioral Profiles: an ensemble of user embedders, concatenated.
 
     User embedders, each fitted on the same event frame, post-processed as in the

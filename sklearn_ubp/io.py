@@ -5,7 +5,10 @@
 long table (one row per event: parquet file or folder, CSV/TSV, Feather).
 :func:`write_embeddings` and :func:`read_embeddings` store embeddings by user as
 ``.parquet``, ``.npy`` (with the ids in ``NAME.ids.npy``) or ``.csv``. The ``ubp``
-command line reads and writes through these functions.
+command line reads and writes through these functions. :func:`dump_model` and
+:func:`load_model` save and load fitted models: ``.skops`` files with skops, loaded
+trusting only :data:`SKOPS_TRUSTED_TYPES` (no code of the file runs), other files
+with joblib.
 
 Errors in the files (a path that does not exist, a file that cannot be read, a missing
 column) raise :class:`FileNotFoundError` or :class:`ValueError` with a message that
@@ -32,11 +35,15 @@ from ._event_files import (
     suffix_of,
     whole_frame,
 )
+from ._persistence import SKOPS_TRUSTED_TYPES, dump_model, load_model
 
 __all__ = [
+    "SKOPS_TRUSTED_TYPES",
     "bucket_of",
+    "dump_model",
     "ids_path",
     "is_recsys_folder",
+    "load_model",
     "read_embeddings",
     "read_events",
     "write_embeddings",

@@ -622,6 +622,46 @@ def test_fit_writes_a_checksum_that_embed_verifies(files, data, counts_model, tm
     assert status == 0 and "no checksum file 'model.joblib.sha256' beside it" in err
 
 
+@pytest.mark.slow
+def test_skops_model_files_are_written_checked_and_loaded_safely(
+    files, counts_model, tmp_path, capsys
+):
+    pytest.importorskip("skops")
+    import hashlib
+
+    import skops.io
+
+    model_file = tmp_path / "model.skops"
+    assert run(["fit", files / "frame.parquet", "--out", model_file, *QUICK], capsys)[0] == 0
+    sums = model_file.with_name("model.skops.sha256")
+    assert (
+        sums.read_text() == f"{hashlib.sha256(model_file.read_bytes()).hexdigest()}  model.skops\n"
+    )
+    embedded = {}
+    for name, path in (("skops", model_file), ("joblib", counts_model)):
+        argv = ["embed", path, files / "frame.parquet", "--out", tmp_path / f"{name}.npy"]
+        status, _, err = run([*argv, "--quiet"], capsys)
+        assert status == 0 and err == ""
+        embedded[name] = np.load(tmp_path / f"{name}.npy")
+    np.testing.assert_array_equal(embedded["skops"], embedded["joblib"])
+    argv = ["embed", model_file, files / "frame.parquet", "--out", tmp_path / "e.npy"]
+    raw = bytearray(model_file.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    model_file.write_bytes(bytes(raw))
+    status, _, err = run(argv, capsys)
+    assert status == 2 and "does not match its checksum" in err
+    # A skops file holding a type sklearn-ubp does not trust: refused, in one line.
+    skops.io.dump({"run": eval}, model_file)
+    sums.unlink()
+    status, _, err = run(argv, capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "holds types that are not trusted: ['builtins.eval']" in err
+    # A pickle named .skops is not loaded as a pickle.
+    joblib.dump(EventCountEmbedder(), model_file)
+    status, _, err = run(argv, capsys)
+    assert status == 2 and "is not a skops file" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("gone", ["module", "class"])
 def test_a_model_whose_class_is_gone_is_one_line(tmp_path, capsys, monkeypatch, gone):
     """A model saved by another version (a renamed class or module) is a user error."""

@@ -1,7 +1,8 @@
 """Property tests (hypothesis) of the count and SVD members on random small event logs.
 
 For any log: rows follow their users under permutation and subsets, new users and
-users without events get finite float32 rows, and a joblib round trip changes nothing.
+users without events get finite float32 rows, and a joblib or skops round trip (loaded
+with ``SKOPS_TRUSTED_TYPES`` only) changes nothing.
 Small and fast (a few seconds): few examples, tiny logs.
 """
 
@@ -114,4 +115,22 @@ def test_new_users_and_joblib_round_trip(name, train, new):
     buffer.seek(0)
     loaded = joblib.load(buffer)
     np.testing.assert_array_equal(loaded.transform(new), out)
+    np.testing.assert_array_equal(loaded.get_feature_names_out(), est.get_feature_names_out())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(MEMBERS))
+@SETTINGS
+@given(train=logs(), new=logs())
+def test_skops_round_trip(name, train, new):
+    sio = pytest.importorskip("skops.io")
+    from sklearn_ubp.io import SKOPS_TRUSTED_TYPES
+
+    est = fitted(name, train)
+    new = new.set_axis(new.index + 1000)
+    data = sio.dumps(est)
+    assert set(sio.get_untrusted_types(data=data)) <= set(SKOPS_TRUSTED_TYPES)
+    loaded = sio.loads(data, trusted=list(SKOPS_TRUSTED_TYPES))
+    np.testing.assert_array_equal(loaded.transform(new), est.transform(new))
+    np.testing.assert_array_equal(loaded.transform(train), est.transform(train))
     np.testing.assert_array_equal(loaded.get_feature_names_out(), est.get_feature_names_out())

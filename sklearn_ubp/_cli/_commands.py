@@ -11,17 +11,18 @@ import pandas as pd
 from .. import io
 from ..io import CSV_SUFFIXES, PARQUET_SUFFIXES
 from ._common import UserError, check_device, existing, log, output, user_input
-from ._model_files import load_model, save_model
+from ._model_files import check_format, load_model, save_model
 from ._models import embed_frame, fit, make_model, score, score_table, set_matching
 from ._reading import Events, events_with_cut
 
-MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
+MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops")
 EMBEDDING_SUFFIXES = (*PARQUET_SUFFIXES, ".npy", *CSV_SUFFIXES)
 
 
 def fit_command(args: argparse.Namespace) -> int:
     check_device(args.device)
     out = output(args.out, MODEL_SUFFIXES, "--out")
+    check_format(out)
     model = make_model(args)
     events = events_with_cut(args.events, args, max_users=args.max_users)
     fit(model, events.frame, args)

@@ -3,7 +3,9 @@
 ``ubp fit --out model.joblib`` writes ``model.joblib`` and ``model.joblib.sha256`` (the
 ``sha256sum`` format: ``HEX  model.joblib``); ``ubp embed`` refuses a model file whose
 bytes no longer match, and reports a model that refers to a class or module this
-installation lacks (saved by another version) in one line.
+installation lacks (saved by another version) in one line. ``--out model.skops``
+writes the skops format instead (with its checksum too), which ``ubp embed`` loads
+trusting only :data:`sklearn_ubp.io.SKOPS_TRUSTED_TYPES` (no code of the file runs).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from .._persistence import is_skops_path, load_skops, skops_io, write_model
 from ._common import UserError, existing, log
 
 CHECKSUM_SUFFIX = ".sha256"
@@ -34,16 +37,24 @@ def checksum_path(model_file: Path) -> Path:
     return model_file.with_name(model_file.name + CHECKSUM_SUFFIX)
 
 
+def check_format(out: Path) -> None:
+    """Before a fit: a ``.skops`` output needs skops (a UserError if missing)."""
+    if is_skops_path(out):
+        try:
+            skops_io()
+        except ImportError as exc:
+            raise UserError(f"--out {str(out)!r}: {exc}") from exc
+
+
 def save_model(model: Any, out: Path) -> list[Path]:
-    """Save ``model`` with joblib, then its checksum; returns the files written.
+    """Save ``model`` with joblib (skops for ``.skops``), then its checksum; returns
+    the files written.
 
     Both are written under temporary names and renamed, so that a model file never
     stands without (or with a stale) checksum after a killed run.
     """
-    import joblib
-
     tmp = out.with_name(f".{out.name}.tmp")
-    joblib.dump(model, tmp)
+    write_model(model, tmp, skops=is_skops_path(out))
     digest = file_sha256(tmp)
     sums = checksum_path(out)
     sums_tmp = sums.with_name(f".{sums.name}.tmp")
@@ -74,16 +85,30 @@ def verify_checksum(p: Path) -> bool:
     return True
 
 
+def _load(p: Path) -> Any:
+    """joblib, or skops (trusting sklearn-ubp's types only) for ``.skops``."""
+    if not is_skops_path(p):
+        import joblib
+
+        return joblib.load(p)
+    try:
+        skops_io()
+    except ImportError as exc:
+        raise UserError(f"MODEL {str(p)!r}: {exc}") from exc
+    try:
+        return load_skops(p)
+    except ValueError as exc:  # untrusted types, or not a skops file (names the file)
+        raise UserError(str(exc)) from exc
+
+
 def load_model(path: str, args: argparse.Namespace | None = None) -> Any:
     """The transformer saved at ``path`` by ``ubp fit``; bad files are user errors."""
-    import joblib
-
     p = existing(path, "MODEL")
     if p.is_dir():
         raise UserError(f"MODEL {path!r} is a directory; expected a file written by 'ubp fit'.")
     verified = verify_checksum(p)
     try:
-        model = joblib.load(p)
+        model = _load(p)
     except (ImportError, AttributeError) as exc:  # a class or module gone since the save
         raise UserError(
             f"MODEL {path!r} refers to a class or module that this installation does not "

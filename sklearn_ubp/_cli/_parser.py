@@ -175,7 +175,11 @@ _EMBED_OPTIONS: dict[str, dict] = {
 def _add_fit_embed(parsers: dict[str, argparse.ArgumentParser]) -> None:
     fit = parsers["fit"]
     fit.add_argument("events", metavar="EVENTS", help="event log to fit on")
-    fit.add_argument("--out", required=True, help="where to save the model (.joblib)")
+    fit.add_argument(
+        "--out",
+        required=True,
+        help="where to save the model (.joblib; .skops: the skops format, safe to load)",
+    )
     fit.set_defaults(func=_commands.fit_command)
 
     embed = parsers["embed"]
