@@ -16,11 +16,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
 
 from ._arrow import timestamp_to_us
-from ._frame import EventView
+from ._frame import TIME, EventView
 from ._input import as_event_view, check_fit_events
 from ._portable import PortableState
 from ._versions import VersionedEstimator
@@ -34,6 +35,27 @@ ARRAY = "array"
 def input_kind(view: EventView) -> str:
     """``"array"`` for the view of a 2-D numeric array, else ``"events"``."""
     return ARRAY if view.array is not None else EVENTS
+
+
+def aware_times(view: EventView) -> bool | None:
+    """Whether the frame's timestamps are timezone-aware (``None``: not timestamps)."""
+    if view.array is not None or TIME not in view.columns:
+        return None
+    kind = view.values(TIME).type
+    return kind.tz is not None if pa.types.is_timestamp(kind) else None
+
+
+def check_time_zone(est: Any, view: EventView) -> None:
+    """Refuse, in ``transform``, naive times after aware ones in ``fit`` or the reverse:
+    naive times are read as UTC, so the statistics would shift by the UTC offset."""
+    fitted, now = getattr(est, "_ubp_aware_times", None), aware_times(view)
+    if fitted is not None and now is not None and fitted != now:
+        kinds = ("timezone-aware", "naive")
+        raise ValueError(
+            f"{type(est).__name__} was fitted on {kinds[not fitted]} timestamps but "
+            f"X's {TIME!r} column is {kinds[not now]}; give both the same kind (e.g. "
+            "aware times converted to UTC and made naive: tz_convert('UTC').tz_localize(None))."
+        )
 
 
 def check_input_kind(est: Any, view: EventView) -> None:
@@ -121,6 +143,7 @@ class EventTransformer(PortableState, VersionedEstimator, TransformerMixin, Base
         view = as_event_view(X, required=required, estimator=self)
         if not reset:
             check_input_kind(self, view)
+            check_time_zone(self, view)
         if view.array is not None:
             _check_feature_names(self, view.array_template, reset=reset)
             _check_n_features(self, view.array_template, reset=reset)
@@ -131,6 +154,7 @@ class EventTransformer(PortableState, VersionedEstimator, TransformerMixin, Base
             check_fit_events(view, self)
             self._record_versions()
             self.input_kind_ = input_kind(view)
+            self._ubp_aware_times = aware_times(view)
         return view
 
     def _check_fitted_columns(self, view: EventView, columns: Any) -> None:
@@ -151,7 +175,13 @@ class EventTransformer(PortableState, VersionedEstimator, TransformerMixin, Base
         if self.reference_time is None:
             ref = int(times.max()) if times.size else 0
         else:
-            ref = timestamp_to_us(self.reference_time)
+            try:
+                ref = timestamp_to_us(self.reference_time)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise ValueError(
+                    f"reference_time={self.reference_time!r} is not a time: expected a "
+                    f"datetime-like value such as '2022-06-01' ({exc})."
+                ) from exc
         self.reference_time_ = pd.Timestamp(ref, unit="us")
         return ref
 

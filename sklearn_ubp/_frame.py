@@ -232,6 +232,11 @@ def _check_column_types(X: pd.DataFrame, required: tuple[str, ...]) -> None:
 
 
 def _check_index(index: pd.Index) -> None:
+    if isinstance(index, pd.MultiIndex):
+        raise ValueError(
+            f"event frame index must be one level of user ids; got a MultiIndex with levels "
+            f"{list(index.names)} (keep one, e.g. frame.droplevel(...) or set_index)."
+        )
     if index.hasnans:
         raise ValueError(
             f"event frame index (user ids{' ' + repr(index.name) if index.name else ''}) "
@@ -265,6 +270,22 @@ def _check_lists(view: EventView) -> None:
             )
 
 
+def _check_finite(view: EventView) -> None:
+    """Numeric fields hold finite numbers (NaN counts as missing; infinity is refused)."""
+    for name in view.columns:
+        values = view.values(name)
+        if not pa.types.is_floating(values.type):
+            continue
+        inf = np.asarray(pc.is_inf(values).fill_null(False))
+        if inf.any():
+            pos = int(np.searchsorted(view.offsets_of(name), np.flatnonzero(inf)[0], "right") - 1)
+            raise ValueError(
+                f"event frame column {name!r} holds {int(inf.sum())} infinite value(s) (first: "
+                f"user {_user_at(view.index, pos)!r}); expected finite numbers (null or NaN for "
+                "a missing value)."
+            )
+
+
 def _check_time_order(view: EventView) -> None:
     descending = np.diff(view.times()) < 0
     if descending.any():
@@ -287,6 +308,7 @@ def validate_frame(X: pd.DataFrame, required: tuple[str, ...] = (TIME,)) -> Even
     _check_index(X.index)
     view = EventView(X)
     _check_lists(view)
+    _check_finite(view)
     if TIME in X.columns:
         _check_time_order(view)
     view.checked = True

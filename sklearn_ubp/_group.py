@@ -355,6 +355,29 @@ def _read_tables(
     return parts
 
 
+def _extra_users(users: Any, id_type: pa.DataType, user: str) -> pa.Array:
+    """``users=`` as an Arrow array of the id column's type (a ValueError if it cannot be)."""
+    try:
+        extra = normalize_type(pa.array(np.asarray(users)))
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise ValueError(f"users= cannot be read as user ids: {exc}") from exc
+    missing = int(pc.sum(pc.is_nan(extra)).as_py() or 0) if pa.types.is_floating(extra.type) else 0
+    if extra.null_count or missing:
+        raise ValueError(
+            f"users= holds {extra.null_count + missing} missing (null/NaN) id(s); expected the "
+            f"ids of the user column {user!r}."
+        )
+    if extra.type != id_type and len(extra):
+        try:
+            extra = extra.cast(id_type)
+        except (pa.ArrowException, ValueError) as exc:
+            raise ValueError(
+                f"users= holds ids of type {extra.type} that are not ids of the user column "
+                f"{user!r} ({id_type}): {exc}"
+            ) from exc
+    return extra
+
+
 def _user_codes(
     parts: _Parts, tables: list[str], user: str, users: Any
 ) -> tuple[np.ndarray, pd.Index]:
@@ -362,10 +385,7 @@ def _user_codes(
     ids = _unify(parts.ids, user, tables) if len(parts.ids) > 1 else parts.ids[0]
     n_events = len(ids)
     if users is not None:
-        extra = normalize_type(pa.array(np.asarray(users)))
-        if extra.type != ids.type and len(extra):
-            extra = extra.cast(ids.type)
-        ids = pa.concat_arrays([ids, extra])
+        ids = pa.concat_arrays([ids, _extra_users(users, ids.type, user)])
     if ids.null_count:
         raise ValueError(
             f"user id column {user!r} has {ids.null_count} missing (null/NaN) value(s); every event needs a user."

@@ -160,30 +160,47 @@ def check_fit_events(view: EventView, owner: Any) -> None:
     types that are not among :data:`~sklearn_ubp._frame.KNOWN_EVENT_TYPES`, in a log
     that has known ones too (a typo such as ``'prodcut_buy'``), are reported in a
     ``UserWarning`` naming them and the known types: the statistics and weights that
-    name a known type do not count them.
+    name a known type do not count them. Events without a type (null) are reported
+    likewise.
     """
     if view.fit_checked:
         return
     name = type(owner).__name__
+    _check_event_count(view, name)
+    if EVENT_TYPE in view.columns:
+        _check_event_types(view, name)
+    view.fit_checked = True
+
+
+def _check_event_count(view: EventView, name: str) -> None:
     if view.n_events == 0:
         raise ValueError(
             f"{name} cannot be fitted on an event log without events ({view.n_users} users, "
             "0 events): its vocabularies and statistics would be empty and every user "
             "would get the same vector. Fit on users with events."
         )
-    if EVENT_TYPE in view.columns:
-        codes, labels = view.categories(EVENT_TYPE)
-        present = [str(labels[c]) for c in np.unique(codes[codes >= 0])]
-        unknown = [t for t in present if t not in KNOWN_EVENT_TYPES]
-        if unknown and len(unknown) < len(present):
-            close = {t: difflib.get_close_matches(t, KNOWN_EVENT_TYPES, n=1) for t in unknown}
-            hints = [f"{t!r} (did you mean {c[0]!r}?)" if c else repr(t) for t, c in close.items()]
-            warnings.warn(
-                f"{name}: column {EVENT_TYPE!r} has event type(s) {', '.join(hints)} that are "
-                f"not among the known types {list(KNOWN_EVENT_TYPES)}; the statistics and "
-                "weights that name a known type (purchases, carts, visits) do not count "
-                "them. Rename them if they are typos.",
-                UserWarning,
-                stacklevel=4,
-            )
-    view.fit_checked = True
+
+
+def _check_event_types(view: EventView, name: str) -> None:
+    codes, labels = view.categories(EVENT_TYPE)
+    if (codes < 0).any():
+        warnings.warn(
+            f"{name}: column {EVENT_TYPE!r} has {int((codes < 0).sum())} missing (null) "
+            "event type(s); these events count as no type (the event statistics, also "
+            "those of all events, 'any', leave them out). Give them a type to count them.",
+            UserWarning,
+            stacklevel=5,
+        )
+    present = [str(labels[c]) for c in np.unique(codes[codes >= 0])]
+    unknown = [t for t in present if t not in KNOWN_EVENT_TYPES]
+    if unknown and len(unknown) < len(present):
+        close = {t: difflib.get_close_matches(t, KNOWN_EVENT_TYPES, n=1) for t in unknown}
+        hints = [f"{t!r} (did you mean {c[0]!r}?)" if c else repr(t) for t, c in close.items()]
+        warnings.warn(
+            f"{name}: column {EVENT_TYPE!r} has event type(s) {', '.join(hints)} that are "
+            f"not among the known types {list(KNOWN_EVENT_TYPES)}; the statistics and "
+            "weights that name a known type (purchases, carts, visits) do not count "
+            "them. Rename them if they are typos.",
+            UserWarning,
+            stacklevel=5,
+        )

@@ -166,8 +166,8 @@ def load_model(path: str | os.PathLike[str], *, trusted: Iterable[Any] = ()) -> 
     Raises
     ------
     ValueError
-        A ``.skops`` file holding types not trusted (named in the message), or that is
-        not a skops file.
+        A ``.skops`` file holding types not trusted (named in the message), or a file
+        that is not a skops (``.skops``) or joblib (other names) file, e.g. truncated.
     ImportError
         A ``.skops`` file where skops is not installed.
 
@@ -188,6 +188,19 @@ def load_model(path: str | os.PathLike[str], *, trusted: Iterable[Any] = ()) -> 
     """
     if is_skops_path(path):
         return load_skops(path, trusted)
+    return load_joblib(path)
+
+
+def load_joblib(path: str | os.PathLike[str]) -> Any:
+    """:func:`joblib.load`, a damaged or truncated file a ValueError naming it."""
+    import pickle
+
     import joblib
 
-    return joblib.load(path)
+    try:
+        return joblib.load(path)
+    except (pickle.UnpicklingError, EOFError, IndexError, KeyError) as exc:
+        raise ValueError(
+            f"model file {str(path)!r} is not a joblib model file (damaged, truncated, or "
+            f"of another format; a skops file must be named .skops): {exc!r}"
+        ) from exc

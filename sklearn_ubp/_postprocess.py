@@ -207,7 +207,9 @@ def transform_member(
     """A fitted member's post-processed output on ``X``, and the seconds taken."""
     t0 = time.perf_counter()
     Z = dense(est.transform(X, **params))
-    if pipe is not None:
+    if pipe is not None and not len(Z):  # no users: scikit-learn refuses 0 rows
+        Z = np.zeros((0, getattr(pipe[-1], "n_components_", Z.shape[1])), dtype=np.float32)
+    elif pipe is not None:
         # float64, so that a row's result does not depend on its position in memory
         # (SIMD reductions round differently with alignment): exact row independence.
         Z = dense(pipe.transform(Z.astype(np.float64)))

@@ -2,7 +2,8 @@
 
 Every estimator of the package records, when it is fitted, the versions of the
 packages its fitted state depends on (:data:`BASE_PACKAGES`, and torch for a torch
-member). Unpickling it where one of them has another major.minor version warns with
+member). Unpickling it (or loading it with skops, which also calls ``__setstate__``)
+where one of them has another major.minor version warns with
 :class:`InconsistentVersionWarning`, once per package, as scikit-learn does for itself.
 """
 

@@ -189,6 +189,7 @@ def write_embeddings(embeddings: pd.DataFrame, path: str | os.PathLike[str]) -> 
     [1.0, 0.0]
     """
     out = Path(path)
+    _check_embeddings(embeddings, f"embeddings to write to {str(out)!r}")
     suffix = suffix_of(out)
     if suffix in PARQUET_SUFFIXES:
         embeddings.to_parquet(out, index=True)
@@ -204,6 +205,23 @@ def write_embeddings(embeddings: pd.DataFrame, path: str | os.PathLike[str]) -> 
         embeddings.to_csv(out, index=True)
         return [out]
     raise ValueError(f"{str(out)!r}: write embeddings to a .parquet, .npy or .csv file.")
+
+
+def _check_embeddings(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Unique user ids and finite values, or a ValueError naming ``what``."""
+    if not frame.index.is_unique:
+        dup = frame.index[frame.index.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"{what}: duplicated user ids {dup}; expected one row per user.")
+    values = frame.to_numpy()
+    if np.issubdtype(values.dtype, np.number) and not np.isfinite(values).all():
+        bad = ~np.isfinite(values)
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        user = frame.index[row : row + 1].tolist()[0]
+        raise ValueError(
+            f"{what}: {int(bad.sum())} value(s) are NaN or infinite (first: user {user!r}); "
+            "expected finite numbers."
+        )
+    return frame
 
 
 def _read_npy_embeddings(p: Path, ids: str | None, user_col: str) -> pd.DataFrame:
@@ -228,9 +246,8 @@ def _read_npy_embeddings(p: Path, ids: str | None, user_col: str) -> pd.DataFram
         )
     if not np.issubdtype(values.dtype, np.number):
         raise ValueError(f"embeddings {source!r}: values are not numeric ({values.dtype}).")
-    return pd.DataFrame(values.astype(np.float32), index=pd.Index(user_ids, name=user_col)).rename(
-        columns=str
-    )
+    frame = pd.DataFrame(values.astype(np.float32), index=pd.Index(user_ids, name=user_col))
+    return _check_embeddings(frame.rename(columns=str), f"embeddings {source!r}")
 
 
 def _read_table_embeddings(p: Path, user_col: str) -> pd.DataFrame:
@@ -258,9 +275,7 @@ def _read_table_embeddings(p: Path, user_col: str) -> pd.DataFrame:
     bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if bad:
         raise ValueError(f"embeddings {source!r}: non-numeric column(s) {bad[:5]}.")
-    if not frame.index.is_unique:
-        raise ValueError(f"embeddings {source!r}: duplicated user ids.")
-    return frame.astype(np.float32)
+    return _check_embeddings(frame.astype(np.float32), f"embeddings {source!r}")
 
 
 def read_embeddings(

@@ -177,3 +177,19 @@ def test_code_columns_must_be_fixed_size_uint8():
         check_event_frame(hand_frame(query=codes))
     fixed = codes.astype(pd.ArrowDtype(pa.list_(pa.list_(pa.uint8(), 16))))
     check_event_frame(hand_frame(query=fixed))
+
+
+def test_a_multiindex_is_refused():
+    frame = hand_frame()
+    frame.index = pd.MultiIndex.from_arrays([frame.index, [1, 2, 3]], names=["client_id", "day"])
+    with pytest.raises(ValueError, match=r"one level of user ids; got a MultiIndex .*'day'"):
+        check_event_frame(frame)
+
+
+def test_infinite_numbers_are_refused_nan_is_missing():
+    floats = pd.ArrowDtype(pa.list_(pa.float64()))
+    bad = hand_frame(price=pd.Series([[1.0, 2.0], [], [-np.inf]], dtype=floats))
+    with pytest.raises(ValueError, match=r"'price' holds 1 infinite value\(s\) \(first: user 30\)"):
+        check_event_frame(bad)
+    # NaN (like null) is a missing value, accepted
+    check_event_frame(hand_frame(price=pd.Series([[1.0, np.nan], [], [None]], dtype=floats)))

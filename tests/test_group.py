@@ -260,3 +260,18 @@ def test_unknown_input_type():
 def test_requested_columns_that_do_not_exist(long_events):
     with pytest.raises(ValueError, match=r"columns \['price'\] were asked for"):
         group_events(long_events, columns=["price"])
+
+
+@pytest.mark.parametrize(
+    "users, match",
+    [
+        ([1, np.nan], r"users= holds 1 missing \(null/NaN\) id"),
+        ([1, None], r"users= holds 1 missing"),
+        ([1, "a"], r"users= holds ids of type string that are not ids of the user column 'client_id' \(int64\)"),
+    ],
+)  # fmt: skip
+def test_users_with_missing_or_foreign_ids(long_events, users, match):
+    with pytest.raises(ValueError, match=match):
+        group_events(long_events, users=users)
+    # ids that convert to the column's type are the same users
+    assert group_events(long_events, users=["1", "9"]).index.tolist() == [1, 2, 3, 9]

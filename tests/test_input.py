@@ -240,3 +240,41 @@ def test_bad_arrays_are_refused_at_the_boundary(name, case):
 def test_an_empty_dict_of_tables_is_refused():
     with pytest.raises(ValueError, match="the dict of tables is empty"):
         EventCountEmbedder().fit({})
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["EventCountEmbedder", pytest.param("GRUSequenceAutoencoder", marks=pytest.mark.slow)],
+)
+def test_an_unparseable_reference_time_names_the_parameter(frame, name):
+    import sklearn_ubp
+
+    cls = getattr(sklearn_ubp, name)
+    with pytest.raises(ValueError, match="reference_time='yesterday' is not a time"):
+        cls(reference_time="yesterday").fit(frame)
+
+
+def test_naive_and_aware_times_between_fit_and_transform_are_refused(frame):
+    aware_type = pd.ArrowDtype(pa.list_(pa.timestamp("us", tz="UTC")))
+    aware = frame.assign(timestamp=frame["timestamp"].astype(aware_type))
+    est = EventCountEmbedder().fit(frame)
+    with pytest.raises(
+        ValueError, match="fitted on naive timestamps but X's 'timestamp' column is timezone-aware"
+    ):
+        est.transform(aware)
+    back = EventCountEmbedder().fit(aware)
+    with pytest.raises(ValueError, match="fitted on timezone-aware timestamps"):
+        back.transform(frame)
+    np.testing.assert_array_equal(back.transform(aware), est.transform(frame))
+
+
+def test_events_without_an_event_type_are_reported():
+    log = pd.DataFrame(
+        {
+            "client_id": [1, 1, 2],
+            "timestamp": pd.to_datetime(["2022-01-01", "2022-01-02", "2022-01-03"]),
+            "event_type": ["product_buy", None, "page_visit"],
+        }
+    )
+    with pytest.warns(UserWarning, match=r"'event_type' has 1 missing \(null\) event type"):
+        EventCountEmbedder().fit(group_events(log))

@@ -219,3 +219,23 @@ def test_embeddings_folder_of_parquet_parts(tmp_path):
         read_embeddings(tmp_path / "lonely.npy")
     with pytest.raises(ValueError, match="write embeddings to a .parquet, .npy or .csv file"):
         write_embeddings(emb, tmp_path / "emb.txt")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".npy", ".csv"])
+def test_embeddings_with_duplicated_users_or_non_finite_values(tmp_path, suffix):
+    index = pd.Index([3, 3], name="client_id")
+    with pytest.raises(ValueError, match=r"duplicated user ids \[3\]; expected one row per user"):
+        write_embeddings(pd.DataFrame({"a": [1.0, 2.0]}, index=index), tmp_path / f"e{suffix}")
+    nan = pd.DataFrame({"a": [1.0, np.nan]}, index=pd.Index([3, 4], name="client_id"))
+    with pytest.raises(ValueError, match=r"1 value\(s\) are NaN or infinite \(first: user 4\)"):
+        write_embeddings(nan, tmp_path / f"e{suffix}")
+    # files written otherwise are checked on reading too
+    if suffix == ".npy":
+        np.save(tmp_path / "e.npy", np.array([[1.0], [np.inf]]))
+        np.save(tmp_path / "e.ids.npy", np.array([3, 4]))
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            read_embeddings(tmp_path / "e.npy")
+        np.save(tmp_path / "e.npy", np.ones((2, 1)))
+        np.save(tmp_path / "e.ids.npy", np.array([3, 3]))
+        with pytest.raises(ValueError, match="duplicated user ids"):
+            read_embeddings(tmp_path / "e.npy")

@@ -195,6 +195,11 @@ def test_files_that_are_not_skops_files(fitted, tmp_path):
     truncated.write_bytes(sio.dumps(est)[:-200])
     with pytest.raises(ValueError, match="is not a skops file"):
         load_model(truncated)
+    damaged = tmp_path / "truncated.joblib"
+    joblib.dump(est, damaged)
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    with pytest.raises(ValueError, match="truncated.joblib' is not a joblib model file"):
+        load_model(damaged)
     (tmp_path / "dir.skops").mkdir()
     with pytest.raises(ValueError, match="is a directory"):
         load_model(tmp_path / "dir.skops")

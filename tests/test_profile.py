@@ -514,3 +514,13 @@ def test_auto_components_reduce_learned_members_only(events):
     width = profile.named_transformers_["counts"].get_feature_names_out().size
     assert len(names) == width + 16 + 6 + 6
     assert profile.transform(events.iloc[:50]).shape == (50, len(names))
+
+
+@pytest.mark.slow
+def test_a_frame_without_users_gives_an_empty_profile(events):
+    """No users at transform: (0, width), also through the scalers and the PCA."""
+    profile = UniversalProfile(classic(), n_components={"counts": 3}, random_state=0)
+    width = profile.fit(events.iloc[:200]).transform(events.iloc[:5]).shape[1]
+    out = profile.transform(events.iloc[:0])
+    assert out.shape == (0, width) and out.dtype == np.float32
+    assert profile.set_output(transform="pandas").transform(events.iloc[:0]).shape == (0, width)
