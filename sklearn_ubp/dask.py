@@ -144,6 +144,9 @@ def transform(
     options = {"event_type": event_type, "columns": columns, "code_columns": code_columns}
     spec = _Spec(names, user, events._meta[user].dtype, {**options, "time_unit": time_unit})
     meta = _empty(spec)
+    if columns is not None:  # shuffle only what the grouping reads
+        keep = [user, time, *([event_type] if event_type in events.columns else []), *columns]
+        events = events[list(dict.fromkeys(keep))]
     ordered = events.map_partitions(_with_order, meta=_order_meta(events._meta))
     method = _shuffle_method(events._meta, shuffle_method)
     shuffled = ordered.shuffle(

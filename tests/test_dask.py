@@ -73,6 +73,11 @@ def test_synchronous_counts_equal_single_process(counts, long):
     assert (result.dtypes == np.float32).all()
     assert result._meta.index.name == "client_id" and result._meta.index.dtype == np.int64
     check_equal(sync(result), counts, long)
+    # columns=: only those travel (and are grouped)
+    frame = group_events(long, columns=["sku"])
+    model = EventCountEmbedder().fit(frame)
+    out = sync(transform(model, dd.from_pandas(long, npartitions=3), columns=["sku"]))
+    assert np.array_equal(out.sort_index().to_numpy(), model.transform(frame))
 
 
 @pytest.mark.slow
@@ -83,6 +88,15 @@ def test_users_spread_over_many_partitions_get_one_row(counts, long):
     assert sum(len(a & b) for a, b in zip(per_part, per_part[1:], strict=False)) > 50
     out = sync(transform(counts, events, npartitions=3))
     check_equal(out, counts, by_time)
+
+
+@pytest.mark.slow
+def test_string_user_ids(long):
+    named = long.assign(client_id="u" + long["client_id"].astype(str))
+    model = EventCountEmbedder().fit(group_events(named))
+    result = transform(model, dd.from_pandas(named, npartitions=3), npartitions=2)
+    assert result._meta.index.dtype == dd.from_pandas(named, npartitions=1)["client_id"].dtype
+    check_equal(sync(result), model, named)
 
 
 @pytest.mark.slow
