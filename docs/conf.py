@@ -58,6 +58,7 @@ if os.environ.get("UBP_DOCS_INTERSPHINX"):
         "sklearn": ("https://scikit-learn.org/stable", None),
         "pandas": ("https://pandas.pydata.org/docs", None),
         "numpy": ("https://numpy.org/doc/stable", None),
+        "dask": ("https://docs.dask.org/en/stable", None),
     }
 
 # Examples write figures with the non-interactive backend.

@@ -1,10 +1,13 @@
-"""Skip the doctests that write ``.skops`` files when skops (optional) is not installed."""
+"""Skip the doctests that need an optional extra (skops, Dask) where it is not installed."""
 
 from __future__ import annotations
 
 import importlib.util
 
 import pytest
+
+#: ``sklearn_ubp.dask`` cannot even be imported without Dask: not collected then.
+collect_ignore = [] if importlib.util.find_spec("dask") is not None else ["dask.py"]
 
 #: doctest items that need skops
 _NEEDS_SKOPS = {"sklearn_ubp._persistence.load_model"}
