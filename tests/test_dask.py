@@ -1,6 +1,7 @@
 """``sklearn_ubp.dask.transform``: a Dask DataFrame of long events to embeddings."""
 
 import io
+import os
 import subprocess
 import sys
 
@@ -202,11 +203,19 @@ def test_import_is_lazy_and_optional():
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
+    # A LocalCluster writes its workers' settings (OMP_NUM_THREADS=1, ...) into this
+    # process's os.environ and leaves them there: restore it, or every later test that
+    # starts a subprocess runs it with other thread counts (other float rounding).
+    saved = dict(os.environ)
     cluster = distributed.LocalCluster(
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
     )
-    with cluster, distributed.Client(cluster) as client:
-        yield client
+    try:
+        with cluster, distributed.Client(cluster) as client:
+            yield client
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")

@@ -646,15 +646,17 @@ def test_checkpoint_resumes_a_training_killed_by_sigkill(events, tmp_path):
     data = events.iloc[:300]
     data.to_pickle(tmp_path / "events.pkl")
     folder = tmp_path / "checkpoints"
+    # the killed run must round like this process: same torch thread count
     code = (
         "import pandas as pd\n"
+        f"import torch; torch.set_num_threads({torch.get_num_threads()})\n"
         "from test_gru import CHECKPOINTED, Crash\n"
         "from sklearn_ubp import GRUSequenceAutoencoder\n"
         f"data = pd.read_pickle({str(tmp_path / 'events.pkl')!r})\n"
         f"GRUSequenceAutoencoder(**CHECKPOINTED, checkpoint={str(folder)!r}, "
         "callbacks=[Crash(epoch=3)]).fit(data)\n"
     )
-    env = {**os.environ, "UBP_TEST_SIGKILL": "1"}
+    env = {**os.environ, "UBP_TEST_SIGKILL": "1", "OMP_NUM_THREADS": str(torch.get_num_threads())}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
     killed = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT)
     assert killed.returncode == -9  # SIGKILL, mid-epoch 3
