@@ -82,8 +82,9 @@ def run_peer(
     if len(missing) or len(emb) != len(X):
         raise RuntimeError(f"peer {peer}: {len(emb)} rows for {len(X)} users "
                            f"({len(missing)} users missing)")  # fmt: skip
+    epochs = f", {meta['epochs']} epochs" if "epochs" in meta else ""
     print(
-        f"  peer {peer}: {meta['n_features']} features, its own fit+transform "
+        f"  peer {peer}: {meta['n_features']} features{epochs}, its own fit+transform "
         f"{meta['fit_transform_seconds']:.1f} s, peak RSS {meta['peak_rss_bytes'] / 2**30:.2f} GiB"
     )
     return emb.loc[X.index].to_numpy(dtype=np.float32)

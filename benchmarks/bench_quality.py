@@ -30,6 +30,13 @@ lines (top 20); BG/NBD (``lifetimes``: expected purchases in the horizon and P(a
 purchase-only logs); the official baseline's counts (RecSys layout); each member of the
 default profile alone; ``UniversalProfile()``; the oracle (the generator's true traits,
 synthetic only).
+
+``--peers [featuretools] [coles] [coles-epochs]`` adds peer rows (``docs/peers.rst``):
+each peer runs in its own venv under ``benchmarks/peers/`` (``bash
+benchmarks/peers/make_envs.sh``) on the same users' input-period events, then a
+"profile + peer" concatenation row; ``coles`` trains for the profile's fit time,
+``coles-epochs`` for ptls' 15 epochs. ``--rows RFM Universal`` keeps only the rows whose
+name contains one of the strings.
 """
 
 from __future__ import annotations
