@@ -30,6 +30,13 @@ lines (top 20); BG/NBD (``lifetimes``: expected purchases in the horizon and P(a
 purchase-only logs); the official baseline's counts (RecSys layout); each member of the
 default profile alone; ``UniversalProfile()``; the oracle (the generator's true traits,
 synthetic only).
+
+``--peers [featuretools] [coles] [coles-epochs]`` adds peer rows (``docs/peers.rst``):
+each peer runs in its own venv under ``benchmarks/peers/`` (``bash
+benchmarks/peers/make_envs.sh``) on the same users' input-period events, then a
+"profile + peer" concatenation row; ``coles`` trains for the profile's fit time,
+``coles-epochs`` for ptls' 15 epochs. ``--rows RFM Universal`` keeps only the rows whose
+name contains one of the strings.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from sklearn_ubp.evaluation import (
     rfm_features,
 )
 
+import _peers
 from _common import measure
 
 HORIZON_DAYS = 28
@@ -188,6 +196,38 @@ def learned_rows(X: pd.DataFrame, X_fit: pd.DataFrame, seed: int) -> dict[str, C
     return rows
 
 
+def peer_rows(ds: dict, X: pd.DataFrame, rows: dict, peers: list[str]) -> dict[str, Callable]:
+    """One row per peer whose venv exists, then "profile + peer": their concatenation,
+    reusing both embeddings (its time column counts the concatenation only)."""
+    cache: dict[str, tuple[np.ndarray, float]] = {}
+
+    def cached(name: str, fn: Callable) -> Callable:
+        def run():
+            if name not in cache:
+                emb, seconds, _ = measure(fn)
+                cache[name] = (emb, seconds)
+            return cache[name][0]
+
+        return run
+
+    profile = cached(PROFILE, rows[PROFILE])
+    rows[PROFILE] = profile
+    out: dict[str, Callable] = {}
+    for peer in _peers.available(peers):
+
+        def run(p=peer):
+            extra = []
+            if p == "coles":  # the profile's fit + transform time as its training budget
+                profile()
+                extra = ["--max-seconds", f"{cache[PROFILE][1]:.1f}"]
+            return _peers.run_peer(p, X, ds["cut"], ds["rfm"].get("item"), extra)
+
+        emb = cached(peer, run)
+        out[f"peer: {peer}"] = emb
+        out[f"{PROFILE} + {peer}"] = lambda e=emb: np.hstack([profile(), e()])
+    return out
+
+
 def score(emb: np.ndarray, tasks, seed: int, folds: int) -> pd.DataFrame:
     table = evaluate(np.asarray(emb, dtype=np.float32), tasks, protocol="probe",
                      random_state=seed, n_splits=folds)  # fmt: skip
@@ -226,6 +266,9 @@ def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
     if "traits" in ds:
         rows["oracle (true traits)"] = lambda: oracle_embeddings(ds["traits"], X.index)
         rows[TRUE_P] = lambda: true_probabilities(ds, tasks)
+    rows.update(peer_rows(ds, X, rows, args.peers or []))
+    if args.rows:
+        rows = {k: v for k, v in rows.items() if any(r.lower() in k.lower() for r in args.rows)}
     for row, fn in rows.items():
         gc.collect()
         emb, seconds, peak = measure(fn)
@@ -333,8 +376,15 @@ def main() -> None:
         action="store_true",
         help="a quick check: 20k synthetic users, 5k scored and fitted, 3 folds",
     )
+    parser.add_argument("--peers", nargs="*", choices=list(_peers.PEERS), default=None,
+                        help="add peer rows (all peers when given no names); a peer "
+                             "whose venv is missing is skipped with a line")  # fmt: skip
+    parser.add_argument("--rows", nargs="+", default=None,
+                        help="only the rows whose name contains one of these strings")  # fmt: skip
     parser.add_argument("--out", help="also write the long table to this .csv file")
     args = parser.parse_args()
+    if args.peers == []:
+        args.peers = list(_peers.DEFAULT_PEERS)
     if args.quick:
         args.synthetic_users, args.max_users = 20_000, 5_000
         args.fit_users, args.folds = 5_000, 3
