@@ -377,7 +377,7 @@ def main() -> None:
         help="a quick check: 20k synthetic users, 5k scored and fitted, 3 folds",
     )
     parser.add_argument("--peers", nargs="*", choices=list(_peers.PEERS), default=None,
-                        help="add peer rows (all peers when given no names); a peer "
+                        help="add peer rows (featuretools and coles when given no names); a peer "
                              "whose venv is missing is skipped with a line")  # fmt: skip
     parser.add_argument("--rows", nargs="+", default=None,
                         help="only the rows whose name contains one of these strings")  # fmt: skip
