@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from sklearn_ubp import EventView
 
 PEERS_DIR = Path(__file__).resolve().parent / "peers"
 # name -> (venv and runner, extra runner arguments); "coles" trains for the profile's
@@ -38,19 +39,19 @@ def export_long(X: pd.DataFrame, path: Path) -> list[str]:
     Fixed-size list fields (hashed text embeddings) are left out: no peer reads them.
     Integer and string fields are codes (categoricals); floats are numerics.
     """
-    lengths = pc.list_value_length(pa.array(X["timestamp"])).to_numpy(zero_copy_only=False)
-    out: dict[str, np.ndarray] = {"user": np.repeat(X.index.to_numpy(), lengths)}
+    view = EventView(X)  # the flat Arrow values the library's own members read
+    out: dict[str, np.ndarray] = {"user": X.index.to_numpy()[view.user_of_event()]}
     codes: list[str] = []
-    for column in X.columns:
-        values = pc.list_flatten(pa.array(X[column]))
+    for column in view.columns:
+        values = view.values(column)
         if pa.types.is_fixed_size_list(values.type):
             continue
         if pa.types.is_dictionary(values.type):
             values = values.cast(pa.string())
-        if len(values) != len(out["user"]):
-            raise ValueError(f"column {column!r}: {len(values)} events, timestamp has "
-                             f"{len(out['user'])}")  # fmt: skip
-        if column != "timestamp" and not pa.types.is_floating(values.type):
+        if len(values) != view.n_events:
+            raise ValueError(f"column {column!r}: {len(values)} events, "
+                             f"{view.time_column!r} has {view.n_events}")  # fmt: skip
+        if column != view.time_column and not pa.types.is_floating(values.type):
             codes.append(column)
         out[column] = values.to_numpy(zero_copy_only=False)
     pd.DataFrame(out).to_parquet(path)

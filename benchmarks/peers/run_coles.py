@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import resource
 import time
 from functools import partial
 
@@ -35,6 +33,8 @@ from ptls.frames import PtlsDataModule
 from ptls.frames.coles import ColesDataset, CoLESModule
 from ptls.frames.coles.split_strategy import SampleSlices
 from ptls.nn import RnnSeqEncoder, TrxEncoder
+
+import _runner
 
 
 def encode_codes(values: pd.Series, vocab: int) -> tuple[np.ndarray, int]:
@@ -97,13 +97,7 @@ def fit_transform(events: pd.DataFrame, args: argparse.Namespace) -> tuple[pd.Da
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", required=True)
-    parser.add_argument("--cut", required=True)
-    parser.add_argument("--categorical", nargs="*", default=[])
-    parser.add_argument("--item", default=None, help="accepted for the bench; unused")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--meta", required=True)
+    parser = _runner.parser(__doc__)
     parser.add_argument("--max-seconds", type=float, default=None)
     parser.add_argument("--max-epochs", type=int, default=15)
     parser.add_argument("--hidden-size", type=int, default=128)
@@ -113,21 +107,10 @@ def main() -> None:
     parser.add_argument("--cnt-max", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    events = pd.read_parquet(args.events)
-    for column in ("user", "timestamp"):
-        if column not in events.columns:
-            raise SystemExit(f"--events: no {column!r} column (got {list(events.columns)})")
-    events = events[events["timestamp"] < pd.Timestamp(args.cut)]
+    events = _runner.read_events(args)
     t0 = time.perf_counter()
     emb, info = fit_transform(events, args)
-    seconds = time.perf_counter() - t0
-    emb.to_parquet(args.out)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    meta = {"peer": "coles", "fit_transform_seconds": seconds, "peak_rss_bytes": peak,
-            "n_features": emb.shape[1], "n_users": len(emb), **info}  # fmt: skip
-    with open(args.meta, "w") as f:
-        json.dump(meta, f, indent=1)
-    print(json.dumps(meta))
+    _runner.write(emb, args, peer="coles", fit_transform_seconds=time.perf_counter() - t0, **info)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,13 @@ number of features.
 
 from __future__ import annotations
 
-import argparse
-import json
-import resource
 import time
 
 import featuretools as ft
 import numpy as np
 import pandas as pd
+
+import _runner
 
 
 def entity_set(events: pd.DataFrame, item: str | None, categorical: list[str]) -> ft.EntitySet:
@@ -57,29 +56,12 @@ def features(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", required=True)
-    parser.add_argument("--cut", required=True)
-    parser.add_argument("--item", default=None, help="item column for the items entity")
-    parser.add_argument("--categorical", nargs="*", default=[],
-                        help="columns holding codes (typed Categorical, never summed)")  # fmt: skip
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--meta", required=True)
-    args = parser.parse_args()
-    events = pd.read_parquet(args.events)
-    for column in ("user", "timestamp"):
-        if column not in events.columns:
-            raise SystemExit(f"--events: no {column!r} column (got {list(events.columns)})")
+    args = _runner.parser(__doc__).parse_args()
+    events = _runner.read_events(args)
     t0 = time.perf_counter()
     emb = features(events, pd.Timestamp(args.cut), args.item, args.categorical)
-    seconds = time.perf_counter() - t0
-    emb.to_parquet(args.out)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    meta = {"peer": "featuretools", "version": ft.__version__, "fit_transform_seconds": seconds,
-            "peak_rss_bytes": peak, "n_features": emb.shape[1], "n_users": len(emb)}  # fmt: skip
-    with open(args.meta, "w") as f:
-        json.dump(meta, f, indent=1)
-    print(json.dumps(meta))
+    _runner.write(emb, args, peer="featuretools", version=ft.__version__,
+                  fit_transform_seconds=time.perf_counter() - t0)  # fmt: skip
 
 
 if __name__ == "__main__":
