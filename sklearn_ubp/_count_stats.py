@@ -37,6 +37,7 @@ STATISTICS = (
     "recency",
     "trends",
     "active",
+    "decay",
     "numeric",
     "top_k",
     "popularity",
@@ -270,6 +271,22 @@ def active(ev: Events, g: str) -> Iterator[Column]:
         new = np.ones(u.size, dtype=bool)
         new[1:] = (u[1:] != u[:-1]) | (periods[1:] != periods[:-1])
         yield f"active_{what}_{g}", _count(u[new], ev.n)
+
+
+def decay(ev: Events, g: str, windows: Sequence[int | None]) -> Iterator[Column]:
+    """``"decay"``: the days with an event, each weighted by ``2 ** (-age / w)``.
+
+    ``w`` runs over the finite ``windows`` (in days, as half-lives); ``age`` is the
+    day's age in whole days, so that the events of one day count once.
+    """
+    sel = ev.groups[g]
+    u, day = ev.user[sel], ev.age[sel] // US_PER_DAY
+    new = np.ones(u.size, dtype=bool)
+    new[1:] = (u[1:] != u[:-1]) | (day[1:] != day[:-1])
+    u, day = u[new], day[new].astype(np.float64)
+    for w in windows:
+        if w is not None:
+            yield f"decay_days_{g}_{w}d", _count(u, ev.n, np.exp2(-day / w))
 
 
 def numeric(

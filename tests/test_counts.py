@@ -101,6 +101,11 @@ def test_hand_computed_statistics(tiny):
     assert u1["trend_add_to_cart_7d"] == -1
     # distinct periods counted back from REF: days 30, 21, 11, 6, 2, 0; weeks 4, 3, 1, 0
     assert u1[["active_days_any", "active_weeks_any", "active_months_any"]].tolist() == [6, 4, 2]
+    # the same days, each weighted by 2 ** (-day / w): half-lives = the finite windows
+    days = np.array([30, 21, 11, 6, 2, 0])
+    for w in (1, 7, 30):
+        np.testing.assert_allclose(u1[f"decay_days_any_{w}d"], np.exp2(-days / w).sum(), rtol=1e-6)
+    assert "decay_days_any_alld" not in f.columns
     # sku 5 was carted then bought; sku 6 was carted only (user 2 bought it, not user 1)
     assert u1["cart_bought_share_sku"] == 0.5 and u1["cart_bought_share_price"] == 0.5
     # top-k values learned in fit: a tie between skus 5 and 6, ordered by value
@@ -336,6 +341,7 @@ def test_statistics_select_groups(tiny):
         "recency": r"^(?:recency|has|tenure|mean_gap)_",
         "trends": r"^trend_",
         "active": r"^active_",
+        "decay": r"^decay_days_",
         "numeric": r"^(?:sum|mean|last|max)_[a-z_]+_price",
         "top_k": "=",
         "popularity": r"^popularity_",
