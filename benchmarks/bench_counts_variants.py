@@ -34,6 +34,7 @@ VARIANTS = {
     "defaults": {},
     "top_k=10": {"top_k": 10},
     "- top_k": {"statistics": tuple(s for s in DEFAULTS if s != "top_k")},
+    "- bgnbd": {"statistics": tuple(s for s in DEFAULTS if s != "bgnbd")},
     "- decay": {"statistics": tuple(s for s in DEFAULTS if s != "decay")},
     "- active": {"statistics": tuple(s for s in DEFAULTS if s != "active")},
     "- distinct": {"statistics": tuple(s for s in DEFAULTS if s != "distinct")},

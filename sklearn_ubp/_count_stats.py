@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._arrow import US_PER_DAY
+from ._bgnbd import bgnbd_features
 from ._frame import EVENT_TYPE, TIME, EventView
 from ._vocabulary import Vocabulary
 
@@ -38,6 +39,7 @@ STATISTICS = (
     "trends",
     "active",
     "decay",
+    "bgnbd",
     "numeric",
     "top_k",
     "popularity",
@@ -263,14 +265,19 @@ def trends(ev: Events, g: str, trend_windows: Sequence[int]) -> Iterator[Column]
         yield f"trend_{g}_{w}d", 2 * recent - both
 
 
+def _first_in_period(u: np.ndarray, periods: np.ndarray) -> np.ndarray:
+    """Whether each event (sorted by user, then time) is its user's first of its period."""
+    new = np.ones(u.size, dtype=bool)
+    new[1:] = (u[1:] != u[:-1]) | (periods[1:] != periods[:-1])
+    return new
+
+
 def active(ev: Events, g: str) -> Iterator[Column]:
     """``"active"``: distinct 1-, 7- and 30-day periods (back from ``T``) with an event."""
     sel = ev.groups[g]
     u, day = ev.user[sel], ev.age[sel] // US_PER_DAY
     for what, periods in (("days", day), ("weeks", day // 7), ("months", day // 30)):
-        new = np.ones(u.size, dtype=bool)
-        new[1:] = (u[1:] != u[:-1]) | (periods[1:] != periods[:-1])
-        yield f"active_{what}_{g}", _count(u[new], ev.n)
+        yield f"active_{what}_{g}", _count(u[_first_in_period(u, periods)], ev.n)
 
 
 def decay(ev: Events, g: str, windows: Sequence[int | None]) -> Iterator[Column]:
@@ -281,12 +288,42 @@ def decay(ev: Events, g: str, windows: Sequence[int | None]) -> Iterator[Column]
     """
     sel = ev.groups[g]
     u, day = ev.user[sel], ev.age[sel] // US_PER_DAY
-    new = np.ones(u.size, dtype=bool)
-    new[1:] = (u[1:] != u[:-1]) | (day[1:] != day[:-1])
+    new = _first_in_period(u, day)
     u, day = u[new], day[new].astype(np.float64)
     for w in windows:
         if w is not None:
             yield f"decay_days_{g}_{w}d", _count(u, ev.n, np.exp2(-day / w))
+
+
+def purchase_histories(ev: Events, g: str) -> tuple[np.ndarray, ...]:
+    """BG/NBD's ``(x, t_x, T, buyer)`` per user, on the distinct days of group ``g``.
+
+    ``x``: days with an event minus one; ``T``: age in whole days of the first;
+    ``t_x``: days from the first to the last; ``buyer``: users with an event.
+    """
+    sel = ev.groups[g]
+    u, day = ev.user[sel], (ev.age[sel] // US_PER_DAY).astype(np.float64)
+    n = ev.n
+    x = _count(u[_first_in_period(u, day)], n) - 1.0
+    starts, ends = _runs(u)  # each user's events, oldest first
+    first, last = np.zeros(n), np.zeros(n)
+    first[u[starts]] = day[starts]
+    last[u[ends]] = day[ends]
+    return np.maximum(x, 0.0), first - last, first, x >= 0
+
+
+def bgnbd(
+    ev: Events, g: str, params: np.ndarray, windows: Sequence[int | None]
+) -> Iterator[Column]:
+    """``"bgnbd"``: P(alive), the purchase rate if alive and the expected purchase
+    days in each finite window, under the fitted BG/NBD ``params`` (group ``g``)."""
+    x, t_x, T, buyer = purchase_histories(ev, g)
+    alive, rate = bgnbd_features(x, t_x, T, buyer, params)
+    yield f"bgnbd_alive_{g}", alive
+    yield f"bgnbd_rate_{g}", rate
+    for w in windows:
+        if w is not None:
+            yield f"bgnbd_expected_{g}_{w}d", alive * rate * w
 
 
 def numeric(
