@@ -22,6 +22,12 @@ __all__ = ["MIN_REPEAT_BUYERS", "bgnbd_features", "fit_bgnbd"]
 MIN_REPEAT_BUYERS = 10
 
 
+def _log_dropped(x: np.ndarray, r: float, alpha: float, a: float, b: float, t: np.ndarray):
+    """``log(a / (b + x - 1)) - (r + x) log(alpha + t)``: the log-likelihood term of a
+    dropout right after the last of ``x >= 1`` repeat purchases, made at ``t``."""
+    return np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0) - (r + x) * np.log(alpha + t)
+
+
 def _log_likelihood(
     log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray
 ) -> float:
@@ -29,7 +35,7 @@ def _log_likelihood(
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + T)
-    a4 = np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0) - (r + x) * np.log(alpha + t_x)
+    a4 = _log_dropped(x, r, alpha, a, b, t_x)
     ll = a1 + a2 + np.where(x > 0, np.logaddexp(a3, a4), a3)
     return float(np.dot(w, ll))
 
@@ -68,11 +74,8 @@ def bgnbd_features(
     alive, ``(r + x) / (alpha + T)``; both 0 for users without a purchase."""
     r, alpha, a, b = params
     with np.errstate(all="ignore"):
-        log_odds_dead = (
-            np.log(a)
-            - np.log(b + np.maximum(x, 1.0) - 1.0)
-            + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-        )
+        # dropped after the last purchase against alive until T: a4 - a3 of the likelihood
+        log_odds_dead = _log_dropped(x, r, alpha, a, b, t_x) + (r + x) * np.log(alpha + T)
     alive = np.where(x > 0, expit(-log_odds_dead), 1.0)
     rate = (r + x) / (alpha + T)
     return np.where(buyer, alive, 0.0), np.where(buyer, rate, 0.0)
