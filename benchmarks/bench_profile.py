@@ -7,7 +7,7 @@ On ``make_events(n_users=--users)``: ``UniversalProfile(random_state=seed)`` (th
 default members, adapted to the fields present; ``--set`` changes profile or member
 parameters through ``set_params``) is fitted on the input period of all users and
 embeds the relevant clients, whose tasks are scored with ``protocol="fast"``. Rows:
-random vectors, the official-baseline counts, each fitted member alone (its own
+random vectors, the official-baseline counts, six RFM features (as in the demo), each fitted member alone (its own
 output, and its post-processed block of the profile), the profile, and the oracle
 (the generator's true probabilities). Wall times: each member's fit (within the
 profile's fit), its transform of the relevant clients, the profile's fit, and the
@@ -55,6 +55,7 @@ from sklearn_ubp.evaluation import (
     oracle_embeddings,
     oracle_scores,
     random_embeddings,
+    rfm_features,
 )
 from sklearn_ubp.evaluation._baselines import TASK_FIELDS
 
@@ -153,6 +154,10 @@ def main() -> None:
     embeddings: dict[str, np.ndarray] = {
         "random": random_embeddings(tasks.X, random_state=args.seed),
         "baseline counts": official_baseline(tasks.X).to_numpy(),
+        # the hand-made anchor, as in the demo: recency, frequency, monetary, tenure
+        "RFM": rfm_features(
+            tasks.X, reference_time=tasks.cut, amount="price", item="sku"
+        ).to_numpy(),
     }
     timing = []
     for name, member in profile.transformers_:
@@ -198,6 +203,17 @@ def main() -> None:
     print(
         f"\nUniversalProfile >= every single member on the total: {ok_members} "
         f"({total['UniversalProfile']:.4f} vs best member {best!r} {total[best]:.4f})"
+    )
+
+    print(
+        f"UniversalProfile >= RFM on the total: {bool(total['UniversalProfile'] >= total['RFM'])} "
+        f"({total['UniversalProfile']:.4f} vs {total['RFM']:.4f}; per task, profile - RFM: "
+        + ", ".join(
+            f"{t} {result.loc['UniversalProfile', t] - result.loc['RFM', t]:+.4f}"
+            for t in result.columns
+            if t != "total"
+        )
+        + ")"
     )
 
     def lift(row: str, over: str) -> float:

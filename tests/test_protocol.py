@@ -132,6 +132,26 @@ def test_fast_is_deterministic_and_accepts_aligned_dataframe():
     np.testing.assert_allclose(from_frame["value"], first["value"], rtol=1e-10)
 
 
+def test_fast_auto_C_chooses_the_penalty_on_training_users():
+    # A wide embedding (the signal plus many noise columns) on few users: a weak fixed
+    # penalty overfits, and "auto" (the probe's inner choice) lands near the best
+    # fixed C of the grid, without seeing the scored users.
+    z, tasks = make_synthetic(n=600)
+    noise = np.random.default_rng(1).normal(size=(len(z), 300)).astype(np.float32)
+    wide = np.hstack([z, noise])
+    totals = {
+        C: values(evaluate(wide, tasks, protocol="fast", C=C))["total", "score"]
+        for C in (1e-3, 1e-2, 1e-1, 1.0)
+    }
+    auto = evaluate(wide, tasks, protocol="fast", C="auto", random_state=0)
+    check_table(auto)
+    total = values(auto)["total", "score"]
+    assert total > totals[1.0] + 0.03
+    assert total > max(totals.values()) - 0.03
+    again = evaluate(wide, tasks, protocol="fast", C="auto", random_state=0)
+    assert again["value"].tolist() == auto["value"].tolist()
+
+
 def test_mask_restricts_users_inside_evaluate():
     z, tasks = make_synthetic()
     churn = tasks.tasks["churn"]
@@ -278,6 +298,7 @@ def _drop(tasks, name, field, value):
             "hidden_size must be a positive integer",
         ),
         (lambda z, t: (z, t), {"C": -1.0}, ValueError, "C must be a positive number"),
+        (lambda z, t: (z, t), {"C": "best"}, ValueError, "positive number or 'auto'"),
         (lambda z, t: (z, t), {"device": "tpu"}, ValueError, "device must be 'cpu' or 'cuda'"),
         (
             lambda z, t: (z, t),

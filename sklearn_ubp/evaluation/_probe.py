@@ -129,7 +129,7 @@ def _log_loss(Y: np.ndarray, P: np.ndarray) -> float:
     return float(-(Y * np.log(P) + (1 - Y) * np.log1p(-P)).mean())
 
 
-def _standardise(X: np.ndarray, X_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def standardise(X: np.ndarray, X_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Standardise with the statistics of ``X`` (constant columns are centred only)."""
     mean = X.mean(axis=0, dtype=np.float64)
     scale = X.std(axis=0, dtype=np.float64)
@@ -176,7 +176,7 @@ def _probe_logistic(
     random_state: int,
 ) -> tuple[np.ndarray, float]:
     """Probabilities of ``X_test`` and the chosen L2 strength ``1 / C``."""
-    Xs, Xt = _standardise(X_train, X_test)
+    Xs, Xt = standardise(X_train, X_test)
     Y = Y.reshape(len(Y), -1).astype(np.float64)
     n_pos = Y.sum(axis=0)
     constant = (n_pos == 0) | (n_pos == len(Y))
@@ -200,7 +200,7 @@ def _probe_ridge(
     X_train: np.ndarray, y: np.ndarray, X_test: np.ndarray, opts: dict[str, Any]
 ) -> tuple[np.ndarray, float]:
     """Ridge on ``log1p(y)``, strength by leave-one-out on the training users."""
-    Xs, Xt = _standardise(X_train, X_test)
+    Xs, Xt = standardise(X_train, X_test)
     model = RidgeCV(alphas=opts["alphas"]).fit(Xs, np.log1p(y))
     return model.predict(Xt), float(model.alpha_)
 
