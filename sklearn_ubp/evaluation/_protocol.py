@@ -47,7 +47,7 @@ The protocols in detail, with the options of :func:`~sklearn_ubp.evaluation.eval
     embeddings. Options: ``C=0.01`` (inverse L2 strength; ``"auto"`` chooses it per
     task by the probe's inner cross-validation on the training users only, over the
     probe's grid, so that a wide embedding is not judged at a strength chosen for a
-    narrow one: the demo scores this way), ``max_iter=200``,
+    narrow one; ``benchmarks/bench_fast_C.py``), ``max_iter=200``,
     ``holdout=0.5`` (share of each task's users, drawn with ``random_state``, that are
     scored and not trained on; ``None`` trains and scores the same users, as the
     official protocol does). The strong default regularisation suits the rare targets
@@ -377,8 +377,9 @@ def _fit_predict_auto(
     """
     opts = check_probe_options({**PROBE_OPTIONS, "max_iter": max_iter})
     Xs, Xt = standardise(X, X_test)
-    C, theta0 = choose_C(Xs, Y.astype(np.float64), opts, random_state)
-    theta = fit_logistic(Xs, Y.astype(np.float64), C, max_iter, theta0)
+    Y = Y.astype(np.float64)
+    C, theta0 = choose_C(Xs, Y, opts, random_state)
+    theta = fit_logistic(Xs, Y, C, max_iter, theta0)
     return predict_logistic(theta, Xt)
 
 
