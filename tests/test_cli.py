@@ -255,6 +255,16 @@ def test_evaluate_prints_the_score_table(files, tmp_path, capsys):
     table = pd.read_csv(csv, index_col=0)
     assert list(table.columns) == ["embeddings", "random", "baseline counts"]
     assert table.loc["total", "embeddings"] > table.loc["total", "random"]
+    # --C reaches the fast protocol: --C 0.01 (the default) reproduces the table and a
+    # far stronger penalty changes it.
+    by_C = {}
+    for C in ("0.01", "1e-7"):
+        out_C = tmp_path / f"C{C}.csv"
+        argv = ["evaluate", emb_file, files / "recsys", "--C", C, "--out", out_C, "--quiet"]
+        assert run(argv, capsys)[0] == 0
+        by_C[C] = pd.read_csv(out_C, index_col=0).loc["total", "score"]
+    assert by_C["0.01"] == round(table.loc["total", "embeddings"], 4)
+    assert by_C["1e-7"] != by_C["0.01"]
     # A submission folder is read as embeddings too.
     sub = tmp_path / "sub"
     run(["recsys2025", files / "recsys", "--out", sub, *QUICK], capsys)
@@ -319,6 +329,27 @@ def test_evaluate_future_task_errors_are_one_line(purchase_log, tmp_path, capsys
     status, _, err = run(argv, capsys)
     assert status == 2 and "amount='price' is not a column" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_C_needs_the_fast_protocol(purchase_log, tmp_path, capsys):
+    pd.DataFrame({"a": [1.0]}, index=pd.Index(["c0000"], name="customer")).to_parquet(
+        tmp_path / "e.parquet"
+    )
+    argv = ["evaluate", tmp_path / "e.parquet", purchase_log, "--user-col", "customer",
+            "--cut", "2023-04-01", "--C", "0.1", "--quiet"]  # fmt: skip
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert (
+        err.strip() == "ubp: error: --C applies to the fast protocol only; this run uses 'probe'."
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "big"])
+def test_C_must_be_a_positive_number_or_auto(capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--C", value])
+    assert exc.value.code == 2
+    assert f"expected a positive number or 'auto'; got {value!r}" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- errors

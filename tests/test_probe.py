@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch
 
-from sklearn_ubp.evaluation import evaluate
+from sklearn_ubp.evaluation import _probe, evaluate
 from sklearn_ubp.evaluation._probe import fit_logistic, predict_logistic, probe_folds
 
 N = 600
@@ -212,3 +212,22 @@ def test_verbose_reports_each_task_with_its_fold_std(signal, capsys):
     v = table.set_index(["task", "metric"])
     auc, std = v.loc[("active", "auroc"), ["value", "std"]]
     assert f"auroc={auc:.4f}+-{std:.4f}" in lines[0] and "(probe, 600 users, 3 folds)" in lines[0]
+
+
+def test_choose_C_on_fewer_inner_folds_fits_fewer_models(signal, monkeypatch):
+    z, tasks = signal
+    Y = np.asarray(tasks.tasks["categories"].y_train, dtype=np.float64)
+    opts = _probe.check_probe_options(dict(_probe.PROBE_OPTIONS))
+    fits = []
+    real = _probe.fit_logistic
+    monkeypatch.setattr(_probe, "fit_logistic", lambda *a, **k: fits.append(a[2]) or real(*a, **k))
+    X = StandardScaler().fit_transform(z).astype(np.float32)
+    C_all, _ = _probe.choose_C(X, Y, opts, random_state=0)
+    assert len(fits) == opts["inner_splits"] * len(opts["Cs"])
+    fits.clear()
+    C_one, theta = _probe.choose_C(X, Y, opts, random_state=0, max_folds=1)
+    assert fits == list(opts["Cs"])  # one inner fold: each C once, strongest penalty first
+    assert C_one in opts["Cs"] and C_all in opts["Cs"]
+    assert theta.shape == (z.shape[1] * Y.shape[1] + Y.shape[1],)
+    # On a clean three-column signal neither choice lands on the strongest penalty.
+    assert min(C_one, C_all) > opts["Cs"][0]

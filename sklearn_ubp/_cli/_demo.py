@@ -102,8 +102,11 @@ def demo(args: argparse.Namespace) -> int:
         profile, embeddings, names = _fit_profile(data, tasks, args, scores)
     scores["oracle (true probabilities)"] = oracle_scores(data, tasks, random_state=args.seed)
     table = score_table(scores)
+    penalty = (
+        "C chosen per task and row on the training users" if args.C == "auto" else f"C={args.C:g}"
+    )
     print(
-        '\nDownstream scores (protocol="fast"; AUROC for churn/conversion, '
+        f'\nDownstream scores (protocol="fast", {penalty}; AUROC for churn/conversion, '
         "0.8 AUROC + 0.1 diversity + 0.1 novelty for propensity):"
     )
     print(table.round(4).to_string())

@@ -142,14 +142,21 @@ def score(
     """Evaluate ``embeddings`` on ``tasks`` into ``scores[name]``."""
     from ..evaluation import evaluate
 
+    protocol = getattr(args, "protocol", None) or getattr(tasks, "default_protocol", None) or "fast"
+    options = {}
+    if getattr(args, "C", None) is not None:
+        if protocol != "fast":
+            raise UserError(f"--C applies to the fast protocol only; this run uses {protocol!r}.")
+        options["C"] = args.C
     timer = Timer()
     try:
         scores[name] = evaluate(
             embeddings,
             tasks,
-            protocol=getattr(args, "protocol", None),
+            protocol=protocol,
             device=getattr(args, "device", "cpu"),
             random_state=args.seed,
+            **options,
         )
     except ValueError as exc:
         raise UserError(

@@ -23,6 +23,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _C_value(text: str) -> float | str:
+    """``--C``: a positive number or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'auto'; got {text!r}")
+    return value
+
+
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -152,6 +165,14 @@ def _add_demo(parsers: dict[str, argparse.ArgumentParser]) -> None:
         help="users the profile is fitted on: the relevant clients (default) or all users "
         "(input period only, either way)",
     )
+    demo.add_argument(
+        "--C",
+        type=_C_value,
+        default="auto",
+        help="inverse L2 strength of the fast protocol's logistic models: a number, or auto "
+        "(default: chosen per task and per row by inner cross-validation on the training "
+        "users)",
+    )
     demo.add_argument("--plots", metavar="DIR", help="write scores, map and history PNGs here")
     demo.set_defaults(func=_demo.demo)
 
@@ -248,6 +269,13 @@ def _add_evaluate(parsers: dict[str, argparse.ArgumentParser]) -> None:
         default=None,
         help="downstream model (default: fast for the challenge's tasks, probe for "
         "future-window tasks)",
+    )
+    evaluate.add_argument(
+        "--C",
+        type=_C_value,
+        default=None,
+        help="for --protocol fast: inverse L2 strength, a number or auto (chosen per task "
+        "by inner cross-validation on the training users); default 0.01",
     )
     _add_task_options(evaluate)
     evaluate.add_argument(
