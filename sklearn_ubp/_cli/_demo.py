@@ -34,7 +34,7 @@ def _fit_profile(
 
     model = make_model(args)
     # The model learns without labels from input-period events only (before the cut):
-    # those of the relevant clients, or of every user with --fit-on all.
+    # those of every user (the default, --fit-on all) or of the relevant clients only.
     if args.fit_on == "all":
         before = EventView(data.events).times() < timestamp_to_us(tasks.cut)
         fit_frame = filter_events(data.events, before)

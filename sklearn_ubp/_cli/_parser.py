@@ -161,9 +161,9 @@ def _add_demo(parsers: dict[str, argparse.ArgumentParser]) -> None:
     demo.add_argument(
         "--fit-on",
         choices=("relevant", "all"),
-        default="relevant",
-        help="users the profile is fitted on: the relevant clients (default) or all users "
-        "(input period only, either way)",
+        default="all",
+        help="users the profile is fitted on, without labels: all users (default) or only "
+        "the relevant clients that are scored (input-period events only, either way)",
     )
     demo.add_argument(
         "--C",
