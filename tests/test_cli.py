@@ -329,14 +329,8 @@ def test_evaluate_future_task_errors_are_one_line(purchase_log, tmp_path, capsys
     status, _, err = run(argv, capsys)
     assert status == 2 and "amount='price' is not a column" in err
     assert len(err.strip().splitlines()) == 1
-
-
-def test_evaluate_C_needs_the_fast_protocol(purchase_log, tmp_path, capsys):
-    pd.DataFrame({"a": [1.0]}, index=pd.Index(["c0000"], name="customer")).to_parquet(
-        tmp_path / "e.parquet"
-    )
-    argv = ["evaluate", tmp_path / "e.parquet", purchase_log, "--user-col", "customer",
-            "--cut", "2023-04-01", "--C", "0.1", "--quiet"]  # fmt: skip
+    # --C belongs to the fast protocol; future-window tasks use the probe.
+    argv[argv.index("--amount") : argv.index("--amount") + 2] = ["--C", "0.1"]
     status, _, err = run(argv, capsys)
     assert status == 2
     assert (
