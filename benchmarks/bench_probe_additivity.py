@@ -1,10 +1,14 @@
-"""Does one more column ever lower a probe score? RFM against RFM + one column.
+"""Does one more column ever lower a probe score? An anchor against the anchor + columns.
 
-Run: ``python benchmarks/bench_probe_additivity.py [--dataset cdnow] [--seeds 0 1 2 3]``
+Run: ``python benchmarks/bench_probe_additivity.py [--dataset cdnow] [--base RFM]
+[--seeds 0 1 2 3]``
 
 The data, tasks and probe of ``bench_quality.py``. For each seed of the probe's folds:
-the RFM features, then RFM plus one column of ``EventCountEmbedder(statistics="all")``
-at a time (a superset: the probe could give the column weight 0). A lower score for
+the anchor (``--base``: the RFM features, or BG/NBD's two columns of the quality
+table, which need ``lifetimes``), then the anchor plus one column of
+``EventCountEmbedder(statistics="all")`` at a time, then the anchor plus the default
+``EventCountEmbedder()``'s columns, and those alone (each a superset of the anchor but
+the last: the probe could give the added columns weight 0). A lower score for
 the superset, on every seed, means the probe (ridge on ``log1p`` targets, scored by a
 rank correlation; logistic models scored by AUROC) does not reward information
 monotonically: a richer embedding can rank users worse although it fits the targets
@@ -17,7 +21,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from bench_quality import DATASETS, load_tasks, score
+from bench_quality import DATASETS, bgnbd, load_tasks, score
 
 from sklearn_ubp import EventCountEmbedder
 from sklearn_ubp.evaluation import rfm_features
@@ -28,16 +32,25 @@ EXTRA = ("mean_gap_any", "count_any_30d", "active_weeks_any", "max_any_amount")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", choices=list(DATASETS), default="cdnow")
+    parser.add_argument("--base", choices=["RFM", "BG/NBD"], default="RFM")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     args.synthetic_users, args.fit_users, args.max_users, args.seed = 20_000, 20_000, None, 0
     ds, tasks, X_fit = load_tasks(args.dataset, args)
-    rfm = rfm_features(tasks.X, reference_time=ds["cut"], **ds["rfm"]).to_numpy()
-    counts = EventCountEmbedder(statistics="all").set_output(transform="pandas")
-    counts = counts.fit(X_fit).transform(tasks.X)
-    rows = {"RFM": rfm}
-    rows.update({f"RFM + {c}": np.column_stack([rfm, counts[c]]) for c in EXTRA if c in counts})
+    if args.base == "RFM":
+        base = rfm_features(tasks.X, reference_time=ds["cut"], **ds["rfm"]).to_numpy()
+    else:
+        base = bgnbd(tasks.X, ds["cut"])
+    every = EventCountEmbedder(statistics="all").set_output(transform="pandas")
+    every = every.fit(X_fit).transform(tasks.X)
+    counts = EventCountEmbedder().fit(X_fit).transform(tasks.X)
+    rows = {args.base: base}
+    rows.update(
+        {f"{args.base} + {c}": np.column_stack([base, every[c]]) for c in EXTRA if c in every}
+    )
+    rows[f"{args.base} + counts ({counts.shape[1]})"] = np.column_stack([base, counts])
+    rows[f"counts ({counts.shape[1]})"] = counts
     print(f"## {args.dataset}: {len(tasks.X):,} users; cells: score per probe seed")
     for name, emb in rows.items():
         tables = [score(emb, tasks, seed, args.folds) for seed in args.seeds]

@@ -1,12 +1,14 @@
 """UniversalProfile against each of its members, the baselines and the oracle.
 
-Run: ``python benchmarks/bench_profile.py [--users 50000] [--seed 0] [--set gru__max_epochs=3]
-[--save profile.joblib]``
+Run: ``python benchmarks/bench_profile.py [--users 50000] [--seed 0] [--C auto]
+[--set gru__max_epochs=3] [--save profile.joblib]``
 
 On ``make_events(n_users=--users)``: ``UniversalProfile(random_state=seed)`` (the
 default members, adapted to the fields present; ``--set`` changes profile or member
 parameters through ``set_params``) is fitted on the input period of all users and
-embeds the relevant clients, whose tasks are scored with ``protocol="fast"``. Rows:
+embeds the relevant clients, whose tasks are scored with ``protocol="fast"`` and
+``--C`` (default ``auto``, as the demo: the L2 strength chosen per task and per row on
+the training users only; a number fixes it for every row). Rows:
 random vectors, the official-baseline counts, six RFM features (as in the demo), each fitted member alone (its own
 output, and its post-processed block of the profile), the profile, and the oracle
 (the generator's true probabilities). Wall times: each member's fit (within the
@@ -87,8 +89,12 @@ def parse_sets(items: list[str]) -> dict:
     return out
 
 
-def scores_of(emb: np.ndarray, tasks, seed: int) -> pd.Series:
-    table = evaluate(emb, tasks, protocol="fast", random_state=seed)
+def parse_C(text: str) -> float | str:
+    return text if text == "auto" else float(text)
+
+
+def scores_of(emb: np.ndarray, tasks, seed: int, C: float | str) -> pd.Series:
+    table = evaluate(emb, tasks, protocol="fast", C=C, random_state=seed)
     return table[table["metric"] == "score"].set_index("task")["value"]
 
 
@@ -114,6 +120,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--C", type=parse_C, default="auto", help="the fast protocol's C: a number or auto"
+    )
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="profile set_params"
     )
@@ -186,14 +195,14 @@ def main() -> None:
     table = {}
     for name, values in embeddings.items():
         t0 = time.perf_counter()
-        table[name] = scores_of(values, tasks, args.seed)
+        table[name] = scores_of(values, tasks, args.seed, args.C)
         print(f"  scored {name} ({values.shape[1]} dims) in {time.perf_counter() - t0:.1f} s")
     oracle = oracle_scores(data, tasks, random_state=args.seed)
     table["oracle: true probabilities"] = oracle[oracle["metric"] == "score"].set_index("task")[
         "value"
     ]
     result = pd.DataFrame(table).T
-    print('\n## protocol="fast" scores (rows: embeddings)')
+    print(f'\n## protocol="fast", C={args.C!r} scores (rows: embeddings)')
     print(result.round(4).to_string())
 
     total = result["total"]
