@@ -17,19 +17,16 @@ import argparse
 import time
 
 from sklearn_ubp import EventCountEmbedder
+from sklearn_ubp._cli._parser import _C_value  # the CLI's --C: a positive number or auto
 from sklearn_ubp.datasets import make_events
 from sklearn_ubp.evaluation import evaluate, make_tasks, rfm_features
-
-
-def parse_C(text: str) -> float | str:
-    return text if text == "auto" else float(text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--C", type=parse_C, nargs="+", default=[0.001, 0.003, 0.01, 0.03, "auto"])
+    parser.add_argument("--C", type=_C_value, nargs="+", default=[0.001, 0.003, 0.01, 0.03, "auto"])
     args = parser.parse_args()
 
     data = make_events(n_users=args.users, random_state=args.seed)

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from sklearn_ubp import EventView, UniversalProfile
+from sklearn_ubp._cli._parser import _C_value  # the CLI's --C: a positive number or auto
 from sklearn_ubp.datasets import purchase_probabilities
 from sklearn_ubp.evaluation import (
     evaluate,
@@ -89,10 +90,6 @@ def parse_sets(items: list[str]) -> dict:
     return out
 
 
-def parse_C(text: str) -> float | str:
-    return text if text == "auto" else float(text)
-
-
 def scores_of(emb: np.ndarray, tasks, seed: int, C: float | str) -> pd.Series:
     table = evaluate(emb, tasks, protocol="fast", C=C, random_state=seed)
     return table[table["metric"] == "score"].set_index("task")["value"]
@@ -121,7 +118,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--C", type=parse_C, default="auto", help="the fast protocol's C: a number or auto"
+        "--C", type=_C_value, default="auto", help="the fast protocol's C: a number or auto"
     )
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="profile set_params"
