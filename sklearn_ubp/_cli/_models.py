@@ -141,8 +141,9 @@ def score(
 ) -> None:
     """Evaluate ``embeddings`` on ``tasks`` into ``scores[name]``."""
     from ..evaluation import evaluate
+    from ..evaluation._protocol import resolve_protocol
 
-    protocol = getattr(args, "protocol", None) or getattr(tasks, "default_protocol", None) or "fast"
+    protocol = resolve_protocol(tasks, getattr(args, "protocol", None))
     options = {}
     if getattr(args, "C", None) is not None:
         if protocol != "fast":

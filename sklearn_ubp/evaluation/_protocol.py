@@ -536,12 +536,18 @@ def _check_no_counts(checked: list[dict[str, Any]], protocol: str) -> None:
         )
 
 
+def resolve_protocol(tasks: Any, protocol: str | None) -> str:
+    """``protocol``, or when ``None`` the tasks' ``default_protocol``, else ``"fast"``."""
+    if protocol is None:
+        protocol = getattr(tasks, "default_protocol", None) or "fast"
+    return protocol
+
+
 def _check_call(
     tasks: Any, protocol: str | None, options: dict[str, Any], device: str, random_state: Any
 ) -> tuple[str, dict[str, Any], str, int]:
     """The protocol, its options, the device and the seed of :func:`evaluate`, checked."""
-    if protocol is None:
-        protocol = getattr(tasks, "default_protocol", None) or "fast"
+    protocol = resolve_protocol(tasks, protocol)
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
     opts = _check_options(protocol, options)
