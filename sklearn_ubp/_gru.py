@@ -66,7 +66,7 @@ class GRUSequenceAutoencoder(EventTransformer):
     then shuffled as batches), so little padding is computed; padded steps never
     reach the heads or the loss. ``transform`` is batched inference without
     gradients; it is stateless, so any subset of users, in any order, gets the same
-    rows, bit for bit: every inference batch has at least 8 rows (users of one
+    rows, bit for bit: every inference batch has at least 16 rows (users of one
     length, or of neighbouring lengths where few share one; the last batch filled up
     with copies), since CPU kernels round a product of fewer rows differently, and the
     PCA projects each row on its own. A fitted model pickles (``joblib.dump``) without any CUDA state, and loads
