@@ -1,7 +1,9 @@
-"""Helpers shared by the benchmark scripts: wall time and peak memory of a call."""
+"""Helpers shared by the benchmark scripts: wall time and peak memory of a call, and
+``--set KEY=VALUE`` parameters."""
 
 from __future__ import annotations
 
+import ast
 import os
 import threading
 import time
@@ -47,3 +49,16 @@ def measure(fn: Callable[[], Any], interval: float = 0.002) -> tuple[Any, float,
 
 def gib(n: float) -> str:
     return f"{n / 2**30:.2f} GiB"
+
+
+def parse_sets(items: list[str]) -> dict:
+    """``["gru__max_epochs=3", ...]`` as ``set_params`` keywords (Python literals, else
+    strings)."""
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out

@@ -15,53 +15,34 @@ monotonically: a richer embedding can rank users worse although it fits the targ
 no worse. This bounds what "above RFM on every task" can mean for any embedding that
 holds more than RFM.
 
-``--forecast-days H`` adds a self-supervised forecast, fitted without the task labels:
-gradient-boosted trees learn, from the default counts taken ``H`` days before the
-reference time, each user's events, event days and amount in the last ``H`` days
-(``log1p``), and predict them from the counts at the reference time. Its rows, alone,
-with the anchor and with the counts, show how much of what a few strong columns score
-survives concatenation under this probe.
+``--forecast-days H`` adds the columns of the counts' ``"forecast"`` group
+(``EventCountEmbedder(statistics=[..., "forecast"], forecast_days=H)``, fitted without
+the task labels: gradient-boosted trees learn, from the default counts taken ``H`` days
+before the reference time, each user's events, event days and numeric sums in the last
+``H`` days, and predict them from the counts at the reference time): alone, with the
+anchor and with the counts.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 
 import numpy as np
 import pandas as pd
 from bench_quality import DATASETS, bgnbd, load_tasks, score
-from sklearn.ensemble import HistGradientBoostingRegressor
 
-from sklearn_ubp import EventCountEmbedder, EventView
-from sklearn_ubp._arrow import US_PER_DAY, timestamp_to_us
+from sklearn_ubp import EventCountEmbedder
+from sklearn_ubp._counts import DEFAULT_STATISTICS
 from sklearn_ubp.evaluation import rfm_features
 
 EXTRA = ("mean_gap_any", "count_any_30d", "active_weeks_any", "max_any_amount")
 
 
-def forecast(counts: EventCountEmbedder, X: pd.DataFrame, X_fit: pd.DataFrame, days: int,
-             amount: str | None) -> np.ndarray:  # fmt: skip
-    """The forecast columns of the module docstring: fitted on ``X_fit``, for ``X``."""
-    past = copy.copy(counts)  # the same fitted columns, taken ``days`` earlier
-    past.reference_time_ = counts.reference_time_ - pd.Timedelta(days=days)
-    view = EventView(X_fit)
-    t, u, n = view.times(), view.user_of_event(), len(X_fit)
-    end = timestamp_to_us(counts.reference_time_)
-    start = end - days * US_PER_DAY
-    last = (t > start) & (t <= end)
-    seen = np.bincount(u[t <= start], minlength=n) > 0  # users with a history by then
-    days_of = np.unique(np.stack([u[last], t[last] // US_PER_DAY]), axis=1)[0]
-    targets = [np.bincount(u[last], minlength=n), np.bincount(days_of, minlength=n)]
-    if amount:
-        values = np.abs(view.numpy(amount, fill=0.0).astype(float))
-        targets.append(np.bincount(u[last], weights=values[last], minlength=n))
-    inputs, now = past.transform(X_fit)[seen], counts.transform(X)
-    cols = []
-    for y in targets:
-        model = HistGradientBoostingRegressor(early_stopping=True, random_state=0)
-        cols.append(model.fit(inputs, np.log1p(y[seen])).predict(now))
-    return np.column_stack(cols)
+def forecast(X: pd.DataFrame, X_fit: pd.DataFrame, days: int) -> np.ndarray:
+    """The columns of the counts' ``"forecast"`` group: fitted on ``X_fit``, for ``X``."""
+    stats = [*DEFAULT_STATISTICS, "forecast"]
+    emb = EventCountEmbedder(statistics=stats, forecast_days=days).set_output(transform="pandas")
+    return emb.fit(X_fit).transform(X).filter(like="forecast_").to_numpy()
 
 
 def main() -> None:
@@ -80,8 +61,7 @@ def main() -> None:
         base = bgnbd(tasks.X, ds["cut"])
     every = EventCountEmbedder(statistics="all").set_output(transform="pandas")
     every = every.fit(X_fit).transform(tasks.X)
-    fitted = EventCountEmbedder().fit(X_fit)
-    counts = fitted.transform(tasks.X)
+    counts = EventCountEmbedder().fit(X_fit).transform(tasks.X)
     rows = {args.base: base}
     rows.update(
         {f"{args.base} + {c}": np.column_stack([base, every[c]]) for c in EXTRA if c in every}
@@ -89,7 +69,7 @@ def main() -> None:
     rows[f"{args.base} + counts ({counts.shape[1]})"] = np.column_stack([base, counts])
     rows[f"counts ({counts.shape[1]})"] = counts
     if args.forecast_days:
-        fc = forecast(fitted, tasks.X, X_fit, args.forecast_days, ds["fields"].get("amount"))
+        fc = forecast(tasks.X, X_fit, args.forecast_days)
         rows[f"forecast ({fc.shape[1]})"] = fc
         rows[f"{args.base} + forecast"] = np.column_stack([base, fc])
         rows["counts + forecast"] = np.column_stack([counts, fc])

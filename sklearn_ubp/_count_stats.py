@@ -46,6 +46,7 @@ STATISTICS = (
     "distinct",
     "cart",
     "codes",
+    "forecast",
 )
 
 

@@ -48,6 +48,7 @@ from ._count_stats import (
     value_label,
     write,
 )
+from ._forecast import fit_forecasts, forecast_columns, forecast_targets, signed_log1p
 from ._frame import EVENT_TYPE, EventView
 from ._vocabulary import Vocabulary
 
@@ -123,10 +124,20 @@ class EventCountEmbedder(EventTransformer):
       events whose value of ``f`` the user bought (``purchase_type``) at the same
       time or later (0 without cart events);
     * ``"codes"``: ``mean_<f>_<j>``, the mean of code ``j`` / 255 of each code field
-      (quantized text such as ``query``, ``name``).
+      (quantized text such as ``query``, ``name``);
+    * ``"forecast"``: ``forecast_events_<g>_<d>d``, ``forecast_days_<g>_<d>d`` and
+      ``forecast_<f>_<g>_<d>d`` (``d`` is ``forecast_days``; ``<g>`` as for
+      ``"bgnbd"``, or ``any`` when ``purchase_type`` was not seen; ``f`` each numeric
+      field of ``<g>``): a forecast of the user's events, days with an event and sums
+      in the ``d`` days after ``T``, learned without labels from the log itself. In
+      ``fit``, gradient-boosted trees learn those quantities of the last ``d`` days
+      before ``T`` from the other groups' statistics taken ``d`` days before ``T`` (on
+      the users with an event by then, at most 100,000 of them); ``transform`` applies
+      them to the statistics at ``T``. No columns on array input, when the history is
+      shorter than ``2 * d`` days or fewer than 100 users have an event by ``T - d``.
 
     The columns come in this order (groups per ``<g>`` first, then numeric, item and
-    code statistics). A log with a single event type, or none (no ``event_type``
+    code statistics, then the forecasts). A log with a single event type, or none (no ``event_type``
     column, e.g. a purchase log with ``amount`` and ``quantity``), gets the same
     statistics with ``<g> = any`` (plus the one type, if named).
 
@@ -141,9 +152,9 @@ class EventCountEmbedder(EventTransformer):
     statistics : "all" or sequence of str, default=DEFAULT_STATISTICS
         The statistic groups computed: any of ``"counts"``, ``"recency"``,
         ``"trends"``, ``"active"``, ``"decay"``, ``"bgnbd"``, ``"numeric"``, ``"top_k"``,
-        ``"popularity"``, ``"distinct"``, ``"cart"``, ``"codes"``, in any order. The default,
-        ``DEFAULT_STATISTICS``, is every group but ``"trends"`` and
-        ``"popularity"``; ``"all"``: every group. A choice that gives no feature on the
+        ``"popularity"``, ``"distinct"``, ``"cart"``, ``"codes"``, ``"forecast"``, in any
+        order. The default, ``DEFAULT_STATISTICS``, is every group but ``"trends"``,
+        ``"popularity"`` and ``"forecast"``; ``"all"``: every group. A choice that gives no feature on the
         input (e.g. only ``"codes"`` on a log without code fields) raises a
         ``ValueError``.
     windows : sequence of int or None, default=(7, 30, 90, 365, None)
@@ -178,6 +189,8 @@ class EventCountEmbedder(EventTransformer):
         float16). ``"quantile"``: a uniform :class:`~sklearn.preprocessing.QuantileTransformer`
         fitted in ``fit`` (values in ``[0, 1]``). ``None``: the raw statistics, which
         may exceed the float16 range.
+    forecast_days : int, default=30
+        The horizon, in days, of the ``"forecast"`` group (with it in ``statistics``).
 
     Attributes
     ----------
@@ -214,6 +227,11 @@ class EventCountEmbedder(EventTransformer):
         among them (a longer one would repeat it).
     quantile_transformer_ : QuantileTransformer or None
         Fitted when ``scale="quantile"``.
+    forecast_models_ : list of tuple
+        ``(column name, HistGradientBoostingRegressor)`` of each ``"forecast"`` column
+        (empty without them). A ``.skops`` file of an embedder that has some loads with
+        ``load_model(path, trusted=[...TreePredictor])`` (the trees' type, named in
+        the error), as it is not among the default trusted types.
     n_features_in_ : int
         Number of columns of an array input (arrays only).
     feature_names_in_ : ndarray of str
@@ -248,7 +266,11 @@ class EventCountEmbedder(EventTransformer):
     they lift the counts above six RFM features on the mean (0.4346 against 0.4333).
     Windows longer than the fitted history, and per-type columns on a log with one event
     type, would repeat other columns and are left out. ``"trends"`` and
-    ``"popularity"`` add columns without gain.
+    ``"popularity"`` add columns without gain. ``"forecast"`` (30 days, added to the
+    default groups; ``benchmarks/bench_probe_additivity.py --forecast-days 30``, three
+    probe seeds) moves the counts' mean over tasks by +0.0003, +0.0001 and -0.0004 on
+    CDNOW, +0.0002 to +0.0003 on Ta-Feng and +0.004 on the synthetic log (20,000
+    users), so it is not a default until the whole quality table is rerun with it.
 
     Examples
     --------
@@ -302,6 +324,7 @@ class EventCountEmbedder(EventTransformer):
         "purchase_type": [str, None],
         "cart_type": [str, None],
         "scale": [StrOptions({"log1p", "quantile"}), None],
+        "forecast_days": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -319,6 +342,7 @@ class EventCountEmbedder(EventTransformer):
         purchase_type: str | None = "product_buy",
         cart_type: str | None = "add_to_cart",
         scale: str | None = "log1p",
+        forecast_days: int = 30,
     ) -> None:
         self.statistics = statistics
         self.windows = windows
@@ -332,6 +356,7 @@ class EventCountEmbedder(EventTransformer):
         self.purchase_type = purchase_type
         self.cart_type = cart_type
         self.scale = scale
+        self.forecast_days = forecast_days
 
     # ------------------------------------------------------------------ fitting
 
@@ -380,7 +405,10 @@ class EventCountEmbedder(EventTransformer):
         self._fit_bgnbd(view)
         self.windows_ = self._prune(windows)
         self.value_windows_ = self._prune(value_windows)
+        self.forecast_models_ = []
         self._names = self._layout(view)
+        self._fit_forecasts(view)
+        self._names += [name for name, _ in self.forecast_models_]
         if not self._names:
             raise ValueError(
                 f"statistics={self.statistics!r} gives no feature on this input "
@@ -410,6 +438,28 @@ class EventCountEmbedder(EventTransformer):
         if "bgnbd" in self.statistics_ and self._bgnbd_group() is not None:
             x, t_x, T, buyer = purchase_histories(self._events(view), self._bgnbd_group())
             self.bgnbd_params_ = fit_bgnbd(x[buyer], t_x[buyer], T[buyer])
+
+    def _fit_forecasts(self, view: EventView) -> None:
+        """``"forecast"``: the models of :mod:`sklearn_ubp._forecast`, fitted on the
+        statistics taken ``forecast_days`` before the reference time (none on array
+        input, or when the history is shorter than twice ``forecast_days``)."""
+        days = self.forecast_days
+        if "forecast" not in self.statistics_ or self.input_kind_ == ARRAY:
+            return
+        if self.max_days_ < 2 * days:
+            return
+        start = timestamp_to_us(self.reference_time_) - days * US_PER_DAY
+        inputs = self._raw(view, log=True, reference_us=start)
+        ev = self._events(view)
+        g = self._bgnbd_group() or ANY
+        older = ev.groups[ANY][ev.age[ev.groups[ANY]] >= days * US_PER_DAY]
+        seen = np.bincount(ev.user[older], minlength=ev.n) > 0
+        numbers = {f: self._numbers(view, f) for h, f in self.numeric_pairs_ if h == g}
+        targets = forecast_targets(ev, g, days, numbers)
+        self.forecast_models_ = fit_forecasts(inputs, seen, targets)
+
+    def _numbers(self, view: EventView, f: str) -> np.ndarray:
+        return pc.cast(view.values(f), pa.float64()).to_numpy(zero_copy_only=False)
 
     def _prune(self, windows: list[int | None]) -> list[int | None]:
         """The windows without those longer than the fitted history when ``None``
@@ -549,11 +599,20 @@ class EventCountEmbedder(EventTransformer):
             out = self.quantile_transformer_.transform(out)
         return self._finish(out, view)
 
-    def _raw(self, view: EventView, *, log: bool) -> np.ndarray:
-        """The statistics in the fitted layout (signed ``log1p`` of them if ``log``)."""
+    def _raw(self, view: EventView, *, log: bool, reference_us: int | None = None) -> np.ndarray:
+        """The statistics in the fitted layout (signed ``log1p`` of them if ``log``);
+        at ``reference_us`` instead of ``reference_time_`` when given, then without the
+        forecasts (whose inputs these are)."""
+        n_base = len(self._names) - len(self.forecast_models_)
+        n_out = n_base if reference_us is not None else len(self._names)
         # column-major: each feature is written contiguously
-        out = np.zeros((len(self._names), view.n_users), dtype=np.float32).T
-        write(out, self._columns(view), log=log)
+        out = np.zeros((n_out, view.n_users), dtype=np.float32).T
+        write(out, self._columns(view, reference_us), log=log)
+        if n_out > n_base:
+            inputs = out[:, :n_base]
+            if not log:
+                inputs = signed_log1p(inputs.astype(np.float64)).astype(np.float32)
+            write(out[:, n_base:], forecast_columns(self.forecast_models_, inputs), log=log)
         big = np.finfo(np.float32).max
         np.clip(out, -big, big, out=out)
         return out
@@ -562,9 +621,10 @@ class EventCountEmbedder(EventTransformer):
         needed = [*self.item_fields_, *self.numeric_fields_, *self.code_fields_]
         self._check_fitted_columns(view, [*needed, EVENT_TYPE] if self._typed else needed)
 
-    def _events(self, view: EventView) -> Events:
-        """The events before ``reference_time_`` of the types seen in ``fit``, by group."""
-        ref = timestamp_to_us(self.reference_time_)
+    def _events(self, view: EventView, reference_us: int | None = None) -> Events:
+        """The events before ``reference_time_`` (or ``reference_us``) of the types seen
+        in ``fit``, by group."""
+        ref = timestamp_to_us(self.reference_time_) if reference_us is None else reference_us
         times = view.times()
         tcode = self._type_codes(view)
         valid = (times <= ref) & (tcode >= 0)
@@ -573,10 +633,11 @@ class EventCountEmbedder(EventTransformer):
             groups[t] = np.flatnonzero(valid & (tcode == i))
         return Events(view, view.user_of_event(), ref - times, times, groups)
 
-    def _columns(self, view: EventView) -> Iterator[Column]:
-        """Every statistic of the event frame, in the output's order."""
+    def _columns(self, view: EventView, reference_us: int | None = None) -> Iterator[Column]:
+        """Every statistic of the event frame but the forecasts, in the output's order."""
         self._check_columns(view)
-        ev, stats, windows = self._events(view), self.statistics_, self.windows_
+        ev, stats = self._events(view, reference_us), self.statistics_
+        windows = self.windows_
         for g in self._groups():
             if "counts" in stats:
                 yield from counts(ev, g, windows)
@@ -593,7 +654,7 @@ class EventCountEmbedder(EventTransformer):
         numbers: dict[str, np.ndarray] = {}
         for g, f in self.numeric_pairs_:
             if f not in numbers:
-                numbers[f] = pc.cast(view.values(f), pa.float64()).to_numpy(zero_copy_only=False)
+                numbers[f] = self._numbers(view, f)
             yield from numeric(ev, g, f, numbers[f], windows)
         yield from self._item_columns(ev)
         for f in self.code_fields_:

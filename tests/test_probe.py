@@ -101,6 +101,10 @@ def test_probe_folds_and_stds_are_those_of_a_plain_cross_validation(signal):
     row = table.set_index(["task", "metric"]).loc[("active", "auroc")]
     assert row["value"] == pytest.approx(np.mean(aucs), abs=2e-3)
     assert row["std"] == pytest.approx(np.std(aucs), abs=2e-3)
+    # fold by fold, in the order of probe_folds (what a paired comparison needs)
+    folds = table.attrs["fold_scores"]
+    assert folds["active"] == pytest.approx(aucs, abs=2e-3)
+    assert np.mean(folds["mean"]) == pytest.approx(table["value"].iloc[-1])
 
 
 @pytest.mark.slow

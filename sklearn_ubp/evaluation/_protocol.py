@@ -68,7 +68,10 @@ The protocols in detail, with the options of :func:`~sklearn_ubp.evaluation.eval
     ``spearman`` and ``score``; the last row is ``task="mean"``, ``metric="score"``,
     the mean of the task scores (its ``std`` is that of the per-fold means), and
     ``attrs["l2_strength"]`` maps each task to the strength chosen on each fold
-    (``1 / C`` for logistic models, ``alpha`` for ridge: larger is a stronger penalty).
+    (``1 / C`` for logistic models, ``alpha`` for ridge: larger is a stronger penalty),
+    ``attrs["fold_scores"]`` each task (and ``"mean"``) to its score on each fold. The
+    folds depend on the number of users and ``random_state`` only, so two embeddings of
+    the same users scored with the same seed can be compared fold by fold (paired).
 """
 
 from __future__ import annotations
@@ -473,6 +476,9 @@ def _evaluate_probe(
     table = pd.DataFrame(rows, columns=["task", "metric", "value", "std"])
     table.attrs["protocol"] = "probe"
     table.attrs["l2_strength"] = strengths
+    names = [task["name"] for task in checked] + ["mean"]
+    folds = [*fold_scores, per_fold]
+    table.attrs["fold_scores"] = {n: f.tolist() for n, f in zip(names, folds, strict=True)}
     return table
 
 
