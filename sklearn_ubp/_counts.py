@@ -126,9 +126,9 @@ class EventCountEmbedder(EventTransformer):
     * ``"codes"``: ``mean_<f>_<j>``, the mean of code ``j`` / 255 of each code field
       (quantized text such as ``query``, ``name``);
     * ``"forecast"``: ``forecast_events_<g>_<d>d``, ``forecast_days_<g>_<d>d`` and
-      ``forecast_<f>_<g>_<d>d`` (``d`` is ``forecast_days``; ``<g>`` as for
-      ``"bgnbd"``, or ``any`` when ``purchase_type`` was not seen; ``f`` each numeric
-      field of ``<g>``): a forecast of the user's events, days with an event and sums
+      ``forecast_<f>_<g>_<d>d`` (``d`` is ``forecast_days``; ``<g>`` is ``any``, and
+      ``purchase_type`` too when it was seen on a log with several event types; ``f``
+      each numeric field of ``<g>``): a forecast of the user's events, days with an event and sums
       in the ``d`` days after ``T``, learned without labels from the log itself. In
       ``fit``, gradient-boosted trees learn those quantities of the last ``d`` days
       before ``T`` from the other groups' statistics taken ``d`` days before ``T`` (on
@@ -137,8 +137,8 @@ class EventCountEmbedder(EventTransformer):
       shorter than ``2 * d`` days or fewer than 100 users have an event by ``T - d``.
 
     The columns come in this order (groups per ``<g>`` first, then numeric, item and
-    code statistics, then the forecasts). A log with a single event type, or none (no ``event_type``
-    column, e.g. a purchase log with ``amount`` and ``quantity``), gets the same
+    code statistics, then the forecasts). A log with a single event type, or none (no
+    ``event_type`` column, e.g. a purchase log with ``amount`` and ``quantity``), gets the same
     statistics with ``<g> = any`` (plus the one type, if named).
 
     A **2-D numeric array** is read as the event frame the input boundary makes of it: row
@@ -154,8 +154,8 @@ class EventCountEmbedder(EventTransformer):
         ``"trends"``, ``"active"``, ``"decay"``, ``"bgnbd"``, ``"numeric"``, ``"top_k"``,
         ``"popularity"``, ``"distinct"``, ``"cart"``, ``"codes"``, ``"forecast"``, in any
         order. The default, ``DEFAULT_STATISTICS``, is every group but ``"trends"``,
-        ``"popularity"`` and ``"forecast"``; ``"all"``: every group. A choice that gives no feature on the
-        input (e.g. only ``"codes"`` on a log without code fields) raises a
+        ``"popularity"`` and ``"forecast"``; ``"all"``: every group. A choice that gives
+        no feature on the input (e.g. only ``"codes"`` on a log without code fields) raises a
         ``ValueError``.
     windows : sequence of int or None, default=(7, 30, 90, 365, None)
         Window lengths in days (periods for arrays); ``None`` is the whole history.
@@ -266,11 +266,12 @@ class EventCountEmbedder(EventTransformer):
     they lift the counts above six RFM features on the mean (0.4346 against 0.4333).
     Windows longer than the fitted history, and per-type columns on a log with one event
     type, would repeat other columns and are left out. ``"trends"`` and
-    ``"popularity"`` add columns without gain. ``"forecast"`` (30 days, added to the
-    default groups; ``benchmarks/bench_probe_additivity.py --forecast-days 30``, three
-    probe seeds) moves the counts' mean over tasks by +0.0003, +0.0001 and -0.0004 on
-    CDNOW, +0.0002 to +0.0003 on Ta-Feng and +0.004 on the synthetic log (20,000
-    users), so it is not a default until the whole quality table is rerun with it.
+    ``"popularity"`` add columns without gain. ``"forecast"`` (30 days) appended to the
+    default groups moves the counts' mean over tasks by +0.0003, +0.0001 and -0.0004 on
+    CDNOW (``benchmarks/bench_probe_additivity.py --base BG/NBD --forecast-days 30``,
+    three probe seeds); an earlier version of it gave +0.0002 to +0.0003 on Ta-Feng and
+    +0.004 on the synthetic log (20,000 users). It is not a default until the whole
+    quality table is rerun with it (``docs/benchmarks.rst``).
 
     Examples
     --------
@@ -451,11 +452,12 @@ class EventCountEmbedder(EventTransformer):
         start = timestamp_to_us(self.reference_time_) - days * US_PER_DAY
         inputs = self._raw(view, log=True, reference_us=start)
         ev = self._events(view)
-        g = self._bgnbd_group() or ANY
         older = ev.groups[ANY][ev.age[ev.groups[ANY]] >= days * US_PER_DAY]
         seen = np.bincount(ev.user[older], minlength=ev.n) > 0
-        numbers = {f: self._numbers(view, f) for h, f in self.numeric_pairs_ if h == g}
-        targets = forecast_targets(ev, g, days, numbers)
+        targets = []
+        for g in dict.fromkeys([ANY, self._bgnbd_group() or ANY]):
+            numbers = {f: self._numbers(view, f) for h, f in self.numeric_pairs_ if h == g}
+            targets += forecast_targets(ev, g, days, numbers)
         self.forecast_models_ = fit_forecasts(inputs, seen, targets)
 
     def _numbers(self, view: EventView, f: str) -> np.ndarray:

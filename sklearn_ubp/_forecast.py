@@ -3,15 +3,16 @@ next days, learned from the log itself, without labels.
 
 In ``fit``, the other statistics are taken ``forecast_days`` before the reference time;
 gradient-boosted trees learn from them, per user, the events, the days with an event
-and the sum of each numeric field of the purchase group in the last ``forecast_days``
-days (as signed ``log1p``). ``transform`` applies the trees to the statistics taken at
+and the sum of each numeric field in the last ``forecast_days`` days (as signed
+``log1p``), of all events and of the purchases when the log has several event types
+(purchases alone can be too rare to learn from). ``transform`` applies the trees to the statistics taken at
 the reference time: the backtest a data scientist would run, with the log as its own
 label. Everything is vectorised; one model per target.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -49,7 +50,7 @@ def forecast_targets(
 
 
 def fit_forecasts(
-    inputs: np.ndarray, seen: np.ndarray, targets: Iterator[Column]
+    inputs: np.ndarray, seen: np.ndarray, targets: Iterable[Column]
 ) -> list[tuple[str, HistGradientBoostingRegressor]]:
     """One model per target, fitted on the users ``seen`` (with a history before the
     backtest's start; at most :data:`MAX_FORECAST_USERS` of them, a random sample)

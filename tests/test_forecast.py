@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_ubp import EventCountEmbedder, group_events
 from sklearn_ubp._forecast import MIN_FORECAST_USERS
+from sklearn_ubp.datasets import make_events
 from sklearn_ubp.io import dump_model, load_model
 
 START = pd.Timestamp("2023-01-01")
@@ -106,3 +107,15 @@ def test_a_forecasting_embedder_loads_from_skops_once_its_trees_are_trusted(
         load_model(path)
     loaded = load_model(path, trusted=[TREES])
     np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
+
+
+def test_a_typed_log_forecasts_all_events_and_the_purchases():
+    """Purchases alone can be too rare to learn from: all events are forecast too."""
+    events = make_events(n_users=1500, random_state=0).events
+    emb = EventCountEmbedder(statistics=["counts", "forecast"]).fit(events)
+    assert [name for name, _ in emb.forecast_models_] == [
+        "forecast_events_any_30d",
+        "forecast_days_any_30d",
+        "forecast_events_product_buy_30d",
+        "forecast_days_product_buy_30d",
+    ]
