@@ -269,9 +269,10 @@ class EventCountEmbedder(EventTransformer):
     ``"popularity"`` add columns without gain. ``"forecast"`` (30 days) appended to the
     default groups moves the counts' mean over tasks by +0.0003, +0.0001 and -0.0004 on
     CDNOW (``benchmarks/bench_probe_additivity.py --base BG/NBD --forecast-days 30``,
-    three probe seeds); an earlier version of it gave +0.0002 to +0.0003 on Ta-Feng and
-    +0.004 on the synthetic log (20,000 users). It is not a default until the whole
-    quality table is rerun with it (``docs/benchmarks.rst``).
+    three probe seeds) and by +0.0040 on the synthetic log (``--dataset synthetic``,
+    20,000 users, one seed), and the Ta-Feng counts' by +0.0002 (``bench_quality.py
+    --datasets tafeng --set counts__statistics=[...]``). It is not a default until the
+    whole quality table is rerun with it (``docs/benchmarks.rst``).
 
     Examples
     --------
