@@ -5,9 +5,9 @@ In ``fit``, the other statistics are taken ``forecast_days`` before the referenc
 gradient-boosted trees learn from them, per user, the events, the days with an event
 and the sum of each numeric field in the last ``forecast_days`` days (as signed
 ``log1p``), of all events and of the purchases when the log has several event types
-(purchases alone can be too rare to learn from). ``transform`` applies the trees to the statistics taken at
-the reference time: the backtest a data scientist would run, with the log as its own
-label. Everything is vectorised; one model per target.
+(purchases alone can be too rare to learn from). ``transform`` applies the trees to the
+statistics taken at the reference time: the backtest a data scientist would run, with
+the log as its own label. Everything is vectorised; one model per target.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from ._arrow import US_PER_DAY
 from ._count_stats import Column, Events, _count, _first_in_period
 
-__all__ = ["MAX_FORECAST_USERS", "MIN_FORECAST_USERS", "fit_forecasts", "forecast_columns"]
+__all__ = [
+    "MAX_FORECAST_USERS",
+    "MIN_FORECAST_USERS",
+    "fit_forecasts",
+    "forecast_columns",
+    "forecast_targets",
+    "signed_log1p",
+]
 
 #: At most this many users (a random sample) fit the forecasts.
 MAX_FORECAST_USERS = 100_000
@@ -29,6 +36,7 @@ MIN_FORECAST_USERS = 100
 
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``, the embedder's ``log1p`` scale."""
     return np.copysign(np.log1p(np.abs(x)), x)
 
 
