@@ -295,8 +295,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
         t1 = time.perf_counter()
         table = score(emb, tasks, args.seed, args.folds)
         out.append({"dataset": name, "row": row, "dims": np.shape(emb)[1], "seconds": seconds,
-                    "peak_gib": peak / 2**30, "table": table,
-                    "folds": table.attrs["fold_scores"]})  # fmt: skip
+                    "peak_gib": peak / 2**30, "table": table})  # fmt: skip
         cells = " ".join(f"{t}={v:.4f}+-{s:.4f}" for t, (v, s) in table.iterrows())
         print(f"  {row:<24} {np.shape(emb)[1]:>5} dims, {seconds:7.1f} s, {peak / 2**30:5.2f} GiB"
               f" | {cells} (probe {time.perf_counter() - t1:.0f} s)", flush=True)  # fmt: skip
@@ -395,7 +394,7 @@ def seed_summary(results: list[dict]) -> list[str]:
     folds: dict[tuple[str, str], dict[int, dict]] = {}
     for r in results:
         by.setdefault((r["dataset"], r["row"]), {})[r["seed"]] = r["table"]["value"]
-        folds.setdefault((r["dataset"], r["row"]), {})[r["seed"]] = r["folds"]
+        folds.setdefault((r["dataset"], r["row"]), {})[r["seed"]] = r["table"].attrs["fold_scores"]
     out = []
     for d in dict.fromkeys(r["dataset"] for r in results):
         prof = by.get((d, PROFILE))

@@ -210,6 +210,11 @@ class Events:
         return sel[codes[sel] >= 0]
 
 
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: the embedder's ``log1p`` scale."""
+    return np.copysign(np.log1p(np.abs(x)), x)
+
+
 def write(out: np.ndarray, columns: Iterable[Column], *, log: bool) -> None:
     """Write the columns, in order, into a zero-filled column-major matrix.
 
@@ -223,7 +228,7 @@ def write(out: np.ndarray, columns: Iterable[Column], *, log: bool) -> None:
         if nz.size:
             v = values[nz].astype(np.float64)
             if log:
-                v = np.copysign(np.log1p(np.abs(v)), v)
+                v = signed_log1p(v)
             out[nz, pos] = v
 
 

@@ -43,12 +43,13 @@ from ._count_stats import (
     popularity,
     purchase_histories,
     recency,
+    signed_log1p,
     top_counts,
     trends,
     value_label,
     write,
 )
-from ._forecast import fit_forecasts, forecast_columns, forecast_targets, signed_log1p
+from ._forecast import fit_forecasts, forecast_columns, forecast_targets
 from ._frame import EVENT_TYPE, EventView
 from ._vocabulary import Vocabulary
 

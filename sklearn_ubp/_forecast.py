@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from ._arrow import US_PER_DAY
-from ._count_stats import Column, Events, _count, _first_in_period
+from ._count_stats import Column, Events, _count, _first_in_period, counts, signed_log1p
 
 __all__ = [
     "MAX_FORECAST_USERS",
@@ -26,7 +26,6 @@ __all__ = [
     "fit_forecasts",
     "forecast_columns",
     "forecast_targets",
-    "signed_log1p",
 ]
 
 #: At most this many users (a random sample) fit the forecasts.
@@ -35,20 +34,15 @@ MAX_FORECAST_USERS = 100_000
 MIN_FORECAST_USERS = 100
 
 
-def signed_log1p(x: np.ndarray) -> np.ndarray:
-    """``sign(x) * log1p(|x|)``, the embedder's ``log1p`` scale."""
-    return np.copysign(np.log1p(np.abs(x)), x)
-
-
 def forecast_targets(
     ev: Events, g: str, days: int, numbers: dict[str, np.ndarray]
 ) -> Iterator[Column]:
     """Per user, group ``g``'s events, days with an event and sum of each numeric field
     in the last ``days`` days before the reference time of ``ev``."""
+    yield from counts(ev, g, [days], fmt="forecast_events_{g}_{w}")
     sel = ev.groups[g]
     recent = sel[ev.age[sel] < days * US_PER_DAY]
     u = ev.user[recent]
-    yield f"forecast_events_{g}_{days}d", _count(u, ev.n)
     new = _first_in_period(u, ev.age[recent] // US_PER_DAY)
     yield f"forecast_days_{g}_{days}d", _count(u[new], ev.n)
     for f, values in numbers.items():
